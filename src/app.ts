@@ -1,0 +1,85 @@
+// buildApp: the Fastify instance, its surfaces, and each capability's routes registered
+// into its surface. No business logic here.
+import cookie from '@fastify/cookie';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger as PinoLogger } from 'pino';
+import { v1AuditRoutes } from './audit/index.ts';
+import {
+  type RouteEntry,
+  attachContext,
+  collectRoutes,
+  createMetricsRegistry,
+  registerBrowserSurface,
+  registerOpsRoutes,
+  registerRequestMetrics,
+  registerStaticAssets,
+  registerV1Surface,
+  requestIdFor,
+  sendJsonError,
+} from './http/index.ts';
+import type { Services } from './services.ts';
+import { browserSessionRoutes, v1SessionRoutes } from './sessions/index.ts';
+import { v1TenancyResourceRoutes, v1TenancyRoutes } from './tenancy/index.ts';
+
+
+export interface BuiltApp {
+  readonly app: FastifyInstance;
+  readonly routes: readonly RouteEntry[];
+}
+
+export async function buildApp(services: Services, logger: PinoLogger): Promise<BuiltApp> {
+  const { config } = services;
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy.enabled ? [...config.trustProxy.addresses] : false,
+    genReqId: (request) => requestIdFor(request.headers['x-request-id']),
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+  });
+  const routes: RouteEntry[] = [];
+  collectRoutes(app, routes);
+
+  app.decorateRequest('ctx', null as never);
+  app.decorateRequest('auth', undefined);
+  app.decorateRequest('orgAccess', undefined);
+  app.decorateRequest('csrfToken', undefined);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    attachContext(request, services.database.db, services.clock);
+  });
+  await app.register(cookie);
+  app.setErrorHandler((error, request, reply) => sendJsonError(request, reply, error));
+
+  const registry = createMetricsRegistry();
+  registerRequestMetrics(app, registry);
+  registerOpsRoutes(app, { readiness: services.database, registry });
+
+  const routeOptions = {
+    tenancy: services.tenancy,
+    sessions: services.sessions,
+    bootstrap: services.bootstrap,
+    audit: services.audit,
+    cookies: services.cookies,
+    secureCookies: config.secureCookies,
+  };
+  await registerV1Surface(app, { resolver: services.resolver, tenancy: services.tenancy, csrfKey: services.keys.csrf }, async (v1) => {
+    await v1.register(v1TenancyRoutes, routeOptions);
+    await v1.register(v1TenancyResourceRoutes, routeOptions);
+    await v1.register(v1SessionRoutes, routeOptions);
+    await v1.register(v1AuditRoutes, routeOptions);
+  });
+  await registerBrowserSurface(
+    app,
+    {
+      resolver: services.resolver,
+      tenancy: services.tenancy,
+      formCsrf: { cookieName: services.cookies.formCsrf, secure: config.secureCookies, key: services.keys.formCsrf },
+    },
+    async (browser) => {
+      await browser.register(browserSessionRoutes, routeOptions);
+      registerStaticAssets(browser);
+    },
+  );
+  return { app, routes };
+}

@@ -1,0 +1,32 @@
+// decide(): may this principal, holding this role in the target org, do this? Pure. The
+// role comes from the live membership; the credential can only narrow it (read-only keys,
+// OAuth scopes), never widen it (SPEC §2).
+import type { Principal } from '../core/context.ts';
+import { type OrgPermission, type Role, type SelfPermission, isReadPermission, matrix } from './roles.ts';
+
+export type Decision =
+  | { readonly allowed: true }
+  | { readonly allowed: false; readonly reason: 'role' | 'read_only' | 'scope' | 'principal_kind' };
+
+const ALLOW: Decision = Object.freeze({ allowed: true });
+
+function narrowedByCredential(principal: Principal, permission: OrgPermission | SelfPermission): Decision {
+  if (principal.readOnly && !isReadPermission(permission)) return { allowed: false, reason: 'read_only' };
+  if (principal.scopes !== undefined && !principal.scopes.includes(permission)) {
+    return { allowed: false, reason: 'scope' };
+  }
+  return ALLOW;
+}
+
+export function decideInOrg(principal: Principal, role: Role, permission: OrgPermission): Decision {
+  if (!matrix[role].has(permission)) return { allowed: false, reason: 'role' };
+  return narrowedByCredential(principal, permission);
+}
+
+export function decideSelf(principal: Principal, permission: SelfPermission): Decision {
+  // Creating an org makes the caller its admin: only people may do that, not service accounts.
+  if (permission === 'orgs:create' && (principal.kind !== 'user' || principal.orgRestriction !== undefined)) {
+    return { allowed: false, reason: 'principal_kind' };
+  }
+  return narrowedByCredential(principal, permission);
+}

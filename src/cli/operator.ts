@@ -1,0 +1,42 @@
+// Operator commands run beside a live server on either database (SPEC §9): they read the
+// same GATEHOUSE_* variables, wait a bounded time for the database, and say why in one line
+// when they cannot get it.
+import { ConfigError, loadConfig } from '../config.ts';
+import { systemClock } from '../core/clock.ts';
+import { DATABASE_WAIT_MS, openDb } from '../db/index.ts';
+import { createLogger } from '../logger.ts';
+import { type Services, createServices, resolveMasterKey } from '../services.ts';
+import { CliError } from './exit-codes.ts';
+
+export async function withOperatorServices<T>(
+  options: { requireCurrentSchema: boolean },
+  work: (services: Services) => Promise<T>,
+): Promise<T> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message);
+    throw error;
+  }
+  // Operator output is for people: only warnings and worse reach stderr.
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
+  const database = openDb(config.database, log);
+  try {
+    try {
+      await database.ping();
+    } catch (error) {
+      const where = config.database.kind === 'sqlite' ? config.database.path : 'PostgreSQL';
+      throw new CliError(
+        `cannot reach the database (${where}) within ${DATABASE_WAIT_MS / 1000} s: ${(error as Error).message}`,
+      );
+    }
+    if (options.requireCurrentSchema && (await database.pendingMigrations()).length > 0) {
+      throw new CliError('the database schema is not current; run `gatehouse migrate` first');
+    }
+    const services = createServices({ config, database, clock: systemClock, log, masterKey: resolveMasterKey(config) });
+    return await work(services);
+  } finally {
+    await database.close();
+  }
+}

@@ -1,0 +1,47 @@
+// The `gatehouse` program. Global flags are declared once here and inherited by every
+// subcommand (SPEC §9); each command lives in its own file under commands/.
+import { Command, CommanderError } from 'commander';
+import { registerAdminCreate } from './commands/admin-create.ts';
+import { registerAuditVerify } from './commands/audit-verify.ts';
+import { registerMigrate } from './commands/migrate.ts';
+import { registerServe } from './commands/serve.ts';
+import { CliError, exitCodes } from './exit-codes.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('gatehouse')
+    .description('Gatehouse: identity and access for AI platforms')
+    .option('--url <url>', 'the Gatehouse server URL (client commands)')
+    .option('--profile <name>', 'the credential profile to use (client commands)')
+    .option('--org <slug>', 'the organization to act in')
+    .option('--project <name>', 'the project to act in')
+    .option('--api-key <key>', 'authenticate with this API key instead of a profile')
+    .option('--json', 'print machine-readable JSON on stdout')
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    .enablePositionalOptions(false);
+  registerServe(program);
+  registerMigrate(program);
+  registerAdminCreate(program);
+  registerAuditVerify(program);
+  return program;
+}
+
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : exitCodes.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return exitCodes.ok;
+      return exitCodes.usage;
+    }
+    if (error instanceof CliError) {
+      process.stderr.write(`gatehouse: ${error.message}\n`);
+      return error.exitCode;
+    }
+    process.stderr.write(`gatehouse: ${(error as Error).message}\n`);
+    return exitCodes.error;
+  }
+}
+

@@ -1,0 +1,247 @@
+// The table of GATEHOUSE_* variables (SPEC §8): each entry parses, defaults and describes
+// one variable. This is the only reader of process.env; the result is frozen and passed in.
+// docs/configuration.md is generated from this table (scripts/generate-docs.ts).
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { parseMasterKey } from './core/secrets.ts';
+
+export type DatabaseConfig =
+  | { readonly kind: 'sqlite'; readonly path: string }
+  | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number };
+
+export type MasterKeySource =
+  | { readonly kind: 'provided'; readonly key: Buffer; readonly from: string }
+  /** Embedded mode without a key: generated into (or read from) this file, with a warning. */
+  | { readonly kind: 'data_dir_file'; readonly path: string };
+
+export interface Config {
+  readonly publicUrl: URL;
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly database: DatabaseConfig;
+  readonly masterKey: MasterKeySource;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly trustProxy: { readonly enabled: boolean; readonly addresses: readonly string[] };
+  readonly bodyLimitBytes: number;
+  /** Cookies get Secure and the __Host- prefix when the public URL is https. */
+  readonly secureCookies: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface VariableSpec {
+  readonly name: string;
+  readonly description: string;
+  /** The default as documented; undefined means unset by default. */
+  readonly defaultText: string;
+  readonly secret: boolean;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const variables: readonly VariableSpec[] = [
+  {
+    name: 'GATEHOUSE_PUBLIC_URL',
+    description: 'The URL users and IdPs reach: issuer, redirect URIs, metadata, setup links.',
+    defaultText: 'http://localhost:8080',
+    secret: false,
+  },
+  { name: 'GATEHOUSE_HOST', description: 'Listen address.', defaultText: '127.0.0.1', secret: false },
+  { name: 'GATEHOUSE_PORT', description: 'Listen port (0 picks a free port).', defaultText: '8080', secret: false },
+  {
+    name: 'GATEHOUSE_DATABASE_URL',
+    description:
+      '`postgres://…` for PostgreSQL; `sqlite:PATH` or unset for the embedded SQLite file `$GATEHOUSE_DATA_DIR/gatehouse.db`.',
+    defaultText: '(unset: embedded SQLite)',
+    secret: true,
+  },
+  {
+    name: 'GATEHOUSE_DATABASE_POOL_SIZE',
+    description: 'Connections in the PostgreSQL pool of this node.',
+    defaultText: '10',
+    secret: false,
+  },
+  {
+    name: 'GATEHOUSE_DATA_DIR',
+    description: 'Directory for the embedded database and generated files.',
+    defaultText: './.gatehouse',
+    secret: false,
+  },
+  {
+    name: 'GATEHOUSE_SECRET_KEY',
+    description:
+      'Master key: 32 bytes, base64. Encrypts stored secrets and keys derived from it. Required with PostgreSQL; in embedded mode generated into the data dir with a warning when unset.',
+    defaultText: '(generated in embedded mode)',
+    secret: true,
+  },
+  {
+    name: 'GATEHOUSE_SECRET_KEY_FILE',
+    description: 'A file holding the master key (instead of GATEHOUSE_SECRET_KEY).',
+    defaultText: '(unset)',
+    secret: false,
+  },
+  {
+    name: 'GATEHOUSE_LOG_LEVEL',
+    description: `pino log level: ${LOG_LEVELS.join(', ')}.`,
+    defaultText: 'info',
+    secret: false,
+  },
+  {
+    name: 'GATEHOUSE_TRUST_PROXY',
+    description:
+      'Comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed; `false` trusts none.',
+    defaultText: 'false',
+    secret: false,
+  },
+  {
+    name: 'GATEHOUSE_BODY_LIMIT_BYTES',
+    description: 'Largest request body accepted on any route.',
+    defaultText: '1048576',
+    secret: false,
+  },
+];
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be an integer between ${min} and ${max}`);
+  const value = Number(raw.trim());
+  if (value < min || value > max) throw new ConfigError(name, `must be an integer between ${min} and ${max}`);
+  return value;
+}
+
+function parsePublicUrl(env: Env): URL {
+  const raw = env.GATEHOUSE_PUBLIC_URL || 'http://localhost:8080';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('GATEHOUSE_PUBLIC_URL', `is not a URL ("${raw}")`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError('GATEHOUSE_PUBLIC_URL', 'must start with http:// or https://');
+  }
+  if (url.search || url.hash || url.username) {
+    throw new ConfigError('GATEHOUSE_PUBLIC_URL', 'must not carry a query, fragment or credentials');
+  }
+  // One canonical form without a trailing slash, so issuers and redirect URIs compare exactly.
+  return new URL(url.href.replace(/\/+$/, ''));
+}
+
+function parseDatabase(env: Env, dataDir: string): DatabaseConfig {
+  const raw = env.GATEHOUSE_DATABASE_URL;
+  if (raw === undefined || raw === '') return { kind: 'sqlite', path: resolve(dataDir, 'gatehouse.db') };
+  if (raw.startsWith('sqlite:')) {
+    const path = raw.slice('sqlite:'.length);
+    if (!path) throw new ConfigError('GATEHOUSE_DATABASE_URL', 'sqlite: needs a file path, e.g. sqlite:/var/lib/gh.db');
+    return { kind: 'sqlite', path: path === ':memory:' ? path : resolve(path) };
+  }
+  if (raw.startsWith('postgres://') || raw.startsWith('postgresql://')) {
+    try {
+      new URL(raw);
+    } catch {
+      throw new ConfigError('GATEHOUSE_DATABASE_URL', 'is not a valid postgres:// URL');
+    }
+    return {
+      kind: 'postgres',
+      url: raw,
+      poolSize: integer(env, 'GATEHOUSE_DATABASE_POOL_SIZE', 10, 1, 200),
+    };
+  }
+  // Never echo the value: it may hold a password.
+  throw new ConfigError('GATEHOUSE_DATABASE_URL', 'must start with postgres://, postgresql:// or sqlite:');
+}
+
+function parseMasterKeySource(env: Env, database: DatabaseConfig, dataDir: string): MasterKeySource {
+  const inline = env.GATEHOUSE_SECRET_KEY;
+  const file = env.GATEHOUSE_SECRET_KEY_FILE;
+  if (inline && file) {
+    throw new ConfigError('GATEHOUSE_SECRET_KEY', 'set either GATEHOUSE_SECRET_KEY or GATEHOUSE_SECRET_KEY_FILE, not both');
+  }
+  if (inline) {
+    try {
+      return { kind: 'provided', key: parseMasterKey(inline.trim()), from: 'GATEHOUSE_SECRET_KEY' };
+    } catch {
+      throw new ConfigError('GATEHOUSE_SECRET_KEY', 'must be 32 bytes encoded as base64');
+    }
+  }
+  if (file) {
+    let content: string;
+    try {
+      content = readFileSync(file, 'utf8');
+    } catch {
+      throw new ConfigError('GATEHOUSE_SECRET_KEY_FILE', `cannot read ${file}`);
+    }
+    try {
+      return { kind: 'provided', key: parseMasterKey(content.trim()), from: 'GATEHOUSE_SECRET_KEY_FILE' };
+    } catch {
+      throw new ConfigError('GATEHOUSE_SECRET_KEY_FILE', 'the file must hold 32 bytes encoded as base64');
+    }
+  }
+  if (database.kind === 'postgres') {
+    throw new ConfigError('GATEHOUSE_SECRET_KEY', 'is required with PostgreSQL (32 bytes, base64)');
+  }
+  return { kind: 'data_dir_file', path: resolve(dataDir, 'secret.key') };
+}
+
+function parseTrustProxy(env: Env): Config['trustProxy'] {
+  const raw = (env.GATEHOUSE_TRUST_PROXY ?? '').trim();
+  if (raw === '' || raw === 'false') return { enabled: false, addresses: [] };
+  const addresses = raw.split(',').map((part) => part.trim());
+  for (const address of addresses) {
+    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(address)) {
+      throw new ConfigError('GATEHOUSE_TRUST_PROXY', `"${address}" is not an IP address or CIDR`);
+    }
+  }
+  return { enabled: true, addresses };
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const dataDirRaw = env.GATEHOUSE_DATA_DIR || './.gatehouse';
+  const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(dataDirRaw);
+  const publicUrl = parsePublicUrl(env);
+  const database = parseDatabase(env, dataDir);
+  const logLevel = (env.GATEHOUSE_LOG_LEVEL || 'info') as Config['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError('GATEHOUSE_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const host = env.GATEHOUSE_HOST || '127.0.0.1';
+  if (!/^[0-9a-zA-Z.:\-[\]]+$/.test(host)) throw new ConfigError('GATEHOUSE_HOST', 'is not a host name or address');
+  return Object.freeze({
+    publicUrl,
+    host,
+    port: integer(env, 'GATEHOUSE_PORT', 8080, 0, 65535),
+    dataDir,
+    database: Object.freeze(database),
+    masterKey: Object.freeze(parseMasterKeySource(env, database, dataDir)),
+    logLevel,
+    trustProxy: Object.freeze(parseTrustProxy(env)),
+    bodyLimitBytes: integer(env, 'GATEHOUSE_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    secureCookies: publicUrl.protocol === 'https:',
+  });
+}
+
+/** Warnings for unsafe-but-allowed settings, printed once at start-up. */
+export function configWarnings(config: Config): string[] {
+  const warnings: string[] = [];
+  if (config.masterKey.kind === 'data_dir_file') {
+    warnings.push(
+      `GATEHOUSE_SECRET_KEY is unset: using a key generated into ${config.masterKey.path}; back it up or set the variable`,
+    );
+  }
+  if (config.publicUrl.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(config.publicUrl.hostname)) {
+    warnings.push('GATEHOUSE_PUBLIC_URL is plain http on a non-loopback host: cookies are not marked Secure');
+  }
+  return warnings;
+}

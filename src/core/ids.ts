@@ -1,0 +1,40 @@
+// Resource ids: a readable prefix, then a time-ordered body (48-bit milliseconds + 80
+// random bits, Crockford base32), so ids sort by creation and serve as pagination cursors.
+import { randomBytes } from 'node:crypto';
+
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+export const idPrefixes = {
+  org: 'org',
+  user: 'usr',
+  group: 'grp',
+  project: 'prj',
+  serviceAccount: 'sva',
+  session: 'ses',
+  auditEvent: 'evt',
+  setupToken: 'stp',
+} as const;
+
+export type IdPrefix = (typeof idPrefixes)[keyof typeof idPrefixes];
+
+function encodeBase32(value: bigint, length: number): string {
+  let out = '';
+  let rest = value;
+  for (let i = 0; i < length; i++) {
+    out = ALPHABET[Number(rest & 31n)] + out;
+    rest >>= 5n;
+  }
+  return out;
+}
+
+export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
+  const time = encodeBase32(BigInt(nowMs), 10);
+  const random = encodeBase32(BigInt(`0x${randomBytes(10).toString('hex')}`), 16);
+  return `${prefix}_${time}${random}`;
+}
+
+const ID_PATTERN = /^[a-z]{3}_[0-9a-hjkmnp-tv-z]{26}$/;
+
+export function looksLikeId(value: string, prefix?: IdPrefix): boolean {
+  return ID_PATTERN.test(value) && (prefix === undefined || value.startsWith(`${prefix}_`));
+}

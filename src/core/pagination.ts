@@ -1,0 +1,32 @@
+// Cursor pagination: the cursor is the last id of the previous page (ids are time-ordered),
+// wrapped in base64url so callers treat it as opaque.
+
+export interface PageRequest {
+  readonly limit: number;
+  readonly after?: string;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly nextCursor: string | null;
+}
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 200;
+
+export function encodeCursor(lastId: string): string {
+  return Buffer.from(lastId, 'utf8').toString('base64url');
+}
+
+/** Returns undefined for a cursor that does not decode, so the caller can reject it by name. */
+export function decodeCursor(cursor: string): string | undefined {
+  const decoded = Buffer.from(cursor, 'base64url').toString('utf8');
+  return /^[a-z]{3}_[0-9a-z]{26}$/.test(decoded) ? decoded : undefined;
+}
+
+/** Builds a page from limit+1 fetched rows. */
+export function toPage<T extends { id: string }>(rows: T[], limit: number): Page<T> {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+}

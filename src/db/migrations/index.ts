@@ -1,0 +1,12 @@
+// The ordered list of migrations, listed by hand (no directory scanning) so the same set
+// ships with every build and readyz can compare applied against known.
+import type { Migration, MigrationProvider } from 'kysely';
+import * as spine from './0001-spine.ts';
+
+export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
+  '0001-spine': spine,
+});
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => ({ ...migrations }),
+};

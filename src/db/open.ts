@@ -1,0 +1,80 @@
+// Opens the one database: embedded SQLite (better-sqlite3, WAL) by default, PostgreSQL
+// (pg pool) for production and more than one node. Both sit behind one Kysely type.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { DatabaseConfig } from '../config.ts';
+import type { Logger } from '../core/context.ts';
+import type { DialectName } from './dialect.ts';
+import { migrationProvider, migrations } from './migrations/index.ts';
+import type { Database } from './schema.ts';
+
+/** How long a command waits for a locked SQLite file or a PostgreSQL connection. */
+export const DATABASE_WAIT_MS = 5000;
+
+export interface DbHandle {
+  readonly db: Kysely<Database>;
+  readonly dialect: DialectName;
+  migrateToLatest(): Promise<string[]>;
+  pendingMigrations(): Promise<string[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// pg returns int8 as a string to avoid precision loss; our bigints are epoch milliseconds
+// and counters, all far below 2^53, so they are read as numbers: normalized here, once.
+const INT8_OID = 20;
+const pgTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+function openSqlite(path: string): Kysely<Database> {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const database = new SqliteDatabase(path, { timeout: DATABASE_WAIT_MS });
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  database.pragma('foreign_keys = ON');
+  database.pragma(`busy_timeout = ${DATABASE_WAIT_MS}`);
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+}
+
+function openPostgres(url: string, poolSize: number, log: Logger): Kysely<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: DATABASE_WAIT_MS,
+    idleTimeoutMillis: 30_000,
+    types: pgTypes,
+  });
+  // A terminated idle connection emits 'error' on the pool; unhandled, it would end the
+  // process. The pool drops that client and the next query opens a fresh one.
+  pool.on('error', (error) => log.warn({ err: { message: error.message } }, 'database connection lost'));
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+export function openDb(config: DatabaseConfig, log: Logger): DbHandle {
+  const db = config.kind === 'sqlite' ? openSqlite(config.path) : openPostgres(config.url, config.poolSize, log);
+  const migrator = new Migrator({ db, provider: migrationProvider, migrationTableName: 'gatehouse_migrations' });
+  return {
+    db,
+    dialect: config.kind,
+    async migrateToLatest() {
+      const { error, results } = await migrator.migrateToLatest();
+      if (error) throw error;
+      return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    },
+    async pendingMigrations() {
+      const applied = new Set(
+        (await migrator.getMigrations()).filter((m) => m.executedAt !== undefined).map((m) => m.name),
+      );
+      return Object.keys(migrations).filter((name) => !applied.has(name));
+    },
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}

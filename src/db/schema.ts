@@ -1,0 +1,145 @@
+// Row types for Kysely. Timestamps are epoch milliseconds (bigint in PostgreSQL, integer in
+// SQLite; db/open.ts makes pg return them as numbers). Flags are 0/1 integers on both.
+import type { Generated } from 'kysely';
+
+export interface OrgsTable {
+  id: string;
+  slug: string;
+  name: string;
+  default_role: string;
+  session_idle_timeout_ms: number;
+  session_absolute_lifetime_ms: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  /** Lower-cased email: the unique, case-insensitive lookup column. */
+  email_normalized: string;
+  name: string;
+  status: string;
+  password_hash: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface MembershipsTable {
+  org_id: string;
+  user_id: string;
+  role: string;
+  role_source: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface GroupsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  name_normalized: string;
+  source: string;
+  created_at: number;
+}
+
+export interface GroupMembersTable {
+  group_id: string;
+  user_id: string;
+  created_at: number;
+}
+
+export interface ProjectsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  name_normalized: string;
+  description: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ServiceAccountsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  name_normalized: string;
+  role: string;
+  created_at: number;
+  disabled_at: number | null;
+}
+
+export interface SessionsTable {
+  id: string;
+  token_digest: string;
+  user_id: string;
+  auth_method: string;
+  connection_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: number;
+  last_seen_at: number;
+  idle_timeout_ms: number;
+  expires_at: number;
+  ended_at: number | null;
+  end_reason: string | null;
+}
+
+export interface LoginThrottleTable {
+  /** `account:<normalized email>` or `ip:<address>`. */
+  key: string;
+  failures: number;
+  window_started_at: number;
+  locked_until: number | null;
+}
+
+export interface SetupTokensTable {
+  id: string;
+  token_digest: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface AuditChainsTable {
+  /** The org id, or '' for instance-level events that belong to no org. */
+  chain_id: string;
+  last_seq: number;
+  last_hash: string;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  chain_id: string;
+  seq: number;
+  org_id: string | null;
+  action: string;
+  actor_kind: string;
+  actor_id: string | null;
+  target_kind: string | null;
+  target_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  data_json: string;
+  occurred_at: number;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface Database {
+  orgs: OrgsTable;
+  users: UsersTable;
+  memberships: MembershipsTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  projects: ProjectsTable;
+  service_accounts: ServiceAccountsTable;
+  sessions: SessionsTable;
+  login_throttle: LoginThrottleTable;
+  setup_tokens: SetupTokensTable;
+  audit_chains: AuditChainsTable;
+  audit_events: AuditEventsTable;
+}
+
+export type { Generated };

@@ -1,0 +1,45 @@
+// Request ids, the per-request ctx, and credential extraction: plumbing shared by every
+// surface.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { CredentialCarrier, CredentialResolver } from '../authn/index.ts';
+import type { Clock } from '../core/clock.ts';
+import type { Db } from '../db/index.ts';
+import { generateSecret } from '../core/secrets.ts';
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{8,64}$/;
+
+/** Keeps a well-formed incoming X-Request-Id (so a proxy's id follows the request), else makes one. */
+export function requestIdFor(header: string | string[] | undefined): string {
+  const value = Array.isArray(header) ? header[0] : header;
+  return value && REQUEST_ID_PATTERN.test(value) ? value : `req_${generateSecret(12)}`;
+}
+
+export function carrierOf(request: FastifyRequest): CredentialCarrier {
+  return { authorization: request.headers.authorization, cookies: request.cookies ?? {} };
+}
+
+export function attachContext(request: FastifyRequest, db: Db, clock: Clock): void {
+  const userAgent = request.headers['user-agent'];
+  request.ctx = {
+    db,
+    clock,
+    log: request.log,
+    requestId: request.id,
+    ip: request.ip,
+    userAgent: typeof userAgent === 'string' ? userAgent : undefined,
+  };
+}
+
+/** Runs the one resolver and records who the caller is on the request and in its ctx. */
+export async function authenticateRequest(request: FastifyRequest, resolver: CredentialResolver): Promise<void> {
+  const auth = await resolver.authenticate(request.ctx, carrierOf(request));
+  request.auth = auth;
+  if (auth) {
+    request.ctx = { ...request.ctx, principal: auth.principal };
+    request.log = request.log.child({ principal: `${auth.principal.kind}:${auth.principal.id}` });
+  }
+}
+
+export function setRetryHeaders(reply: FastifyReply, headers: Record<string, string> | undefined): void {
+  if (headers) for (const [name, value] of Object.entries(headers)) reply.header(name, value);
+}

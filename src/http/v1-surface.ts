@@ -1,0 +1,59 @@
+// The /v1 JSON surface: JSON errors `{"error":{code,message,field,request_id}}`, the
+// credential resolver, CSRF for cookie-authenticated unsafe requests, and the permission
+// guard before every handler.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { CredentialResolver } from '../authn/index.ts';
+import { GatehouseError } from '../core/errors.ts';
+import type { TenancyService } from '../tenancy/index.ts';
+import { checkSessionCsrf, isSafeMethod, sessionCsrfToken } from './csrf.ts';
+import { toGatehouseError } from './error-mapping.ts';
+import { httpErrors } from './errors.ts';
+import { enforcePermission } from './guard.ts';
+import { authenticateRequest, setRetryHeaders } from './request-context.ts';
+
+export interface V1SurfaceDeps {
+  readonly resolver: CredentialResolver;
+  readonly tenancy: TenancyService;
+  readonly csrfKey: Buffer;
+}
+
+export function sendJsonError(request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
+  const { error, unexpected } = toGatehouseError(thrown);
+  const log = { code: error.code, detail: error.detail, err: unexpected ? thrown : undefined };
+  if (unexpected || error.status >= 500) request.log.error(log, 'request failed');
+  else request.log.info(log, 'request refused');
+  setRetryHeaders(reply, error.headers);
+  if (error.status === 401) reply.header('www-authenticate', 'Bearer realm="gatehouse"');
+  return reply.status(error.status).send({
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(error.field ? { field: error.field } : {}),
+      request_id: request.id,
+    },
+  });
+}
+
+export async function registerV1Surface(
+  app: FastifyInstance,
+  deps: V1SurfaceDeps,
+  registerRoutes: (scope: FastifyInstance) => Promise<void>,
+): Promise<void> {
+  await app.register(
+    async (scope) => {
+      scope.addHook('onRequest', async (request) => {
+        await authenticateRequest(request, deps.resolver);
+        if (request.auth?.transport === 'cookie') {
+          const expected = sessionCsrfToken(deps.csrfKey, request.auth.credential);
+          request.csrfToken = expected;
+          if (!isSafeMethod(request.method)) checkSessionCsrf(request, expected);
+        }
+        await enforcePermission(request, deps.tenancy);
+      });
+      scope.setErrorHandler((error: FastifyError, request, reply) => sendJsonError(request, reply, error));
+      scope.setNotFoundHandler((request, reply) => sendJsonError(request, reply, new GatehouseError(httpErrors.routeNotFound)));
+      await registerRoutes(scope);
+    },
+    { prefix: '/v1' },
+  );
+}

@@ -1,0 +1,77 @@
+// The server's composition: loadConfig → openDb → createServices → buildApp → listen.
+// Owns start-up output, timers and graceful shutdown; nothing else starts an interval.
+import { pathToFileURL } from 'node:url';
+import { buildApp } from './app.ts';
+import { ConfigError, configWarnings, loadConfig } from './config.ts';
+import { systemClock } from './core/clock.ts';
+import { openDb } from './db/index.ts';
+import { createLogger } from './logger.ts';
+import { createServices, resolveMasterKey } from './services.ts';
+
+export interface RunningServer {
+  readonly url: string;
+  readonly setupLink: string | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startServer(env?: Readonly<Record<string, string | undefined>>): Promise<RunningServer> {
+  const config = loadConfig(env);
+  const logger = createLogger(config.logLevel);
+  for (const warning of configWarnings(config)) logger.warn(warning);
+  const masterKey = resolveMasterKey(config);
+  const database = openDb(config.database, logger);
+  try {
+    const applied = await database.migrateToLatest();
+    if (applied.length > 0) logger.info({ applied }, 'database migrated');
+  } catch (error) {
+    await database.close().catch(() => {});
+    throw error;
+  }
+  const services = createServices({ config, database, clock: systemClock, log: logger, masterKey });
+  const { app } = await buildApp(services, logger);
+  const address = await app.listen({ host: config.host, port: config.port });
+  const setupLink = await services.bootstrap.issueSetupLinkIfEmpty(services.systemContext('startup'));
+  if (setupLink) {
+    logger.warn('no users yet: open the one-time setup link printed on stdout (valid 1 hour) to create the first admin');
+    process.stdout.write(`\nGatehouse has no users yet. Create the first admin (link valid for 1 hour):\n\n  ${setupLink}\n\n`);
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    url: address,
+    setupLink,
+    stop: () => {
+      stopping ??= (async () => {
+        await app.close();
+        await database.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Runs the server until SIGTERM/SIGINT, then drains in-flight requests and closes the database. */
+export async function runServer(): Promise<void> {
+  let server: RunningServer;
+  try {
+    server = await startServer();
+  } catch (error) {
+    const message = error instanceof ConfigError ? error.message : `cannot start: ${(error as Error).message}`;
+    process.stderr.write(`gatehouse: ${message}\n`);
+    process.exit(1);
+  }
+  const shutdown = (signal: string) => {
+    process.stderr.write(`gatehouse: ${signal} received, shutting down\n`);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    server.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  void runServer();
+}

@@ -1,0 +1,76 @@
+// createServices: the one wiring function. Builds each capability's service and hands it
+// its dependencies; lists the pluggable kinds (credential kinds, lifecycle listeners) by hand.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createAuditService } from './audit/index.ts';
+import { createCredentialResolver } from './authn/index.ts';
+import type { Config } from './config.ts';
+import type { Clock } from './core/clock.ts';
+import type { Logger } from './core/context.ts';
+import { deriveKey, generateMasterKey, parseMasterKey } from './core/secrets.ts';
+import type { Ctx, DbHandle } from './db/index.ts';
+import { cookieNames, createBootstrap, createSessionRevoker, createSessionsService } from './sessions/index.ts';
+import { createTenancyService } from './tenancy/index.ts';
+
+/**
+ * The master key: from the environment, or in embedded mode from (or generated into) a
+ * file in the data dir, readable by the owner only.
+ */
+export function resolveMasterKey(config: Config): Buffer {
+  if (config.masterKey.kind === 'provided') return config.masterKey.key;
+  const path = config.masterKey.path;
+  if (!existsSync(path)) {
+    mkdirSync(dirname(path), { recursive: true });
+    // 'wx' fails if another process created it first; then we read theirs.
+    try {
+      writeFileSync(path, `${generateMasterKey()}\n`, { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  return parseMasterKey(readFileSync(path, 'utf8').trim());
+}
+
+export interface ServiceDeps {
+  readonly config: Config;
+  readonly database: DbHandle;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly masterKey: Buffer;
+}
+
+export function createServices(deps: ServiceDeps) {
+  const { config, database, clock, log } = deps;
+  const audit = createAuditService();
+  const revoker = createSessionRevoker(audit);
+  const tenancy = createTenancyService({ audit, listeners: [revoker.lifecycle] });
+  const cookies = cookieNames(config.secureCookies);
+  const sessions = createSessionsService({ audit, tenancy, cookies, revoker });
+  const bootstrap = createBootstrap({ audit, tenancy, publicUrl: config.publicUrl });
+  const resolver = createCredentialResolver([sessions.credentialKind]);
+
+  /** A context for work that no request started (start-up, operator commands). */
+  function systemContext(requestId: string): Ctx {
+    return { db: database.db, clock, log, requestId };
+  }
+
+  return {
+    config,
+    database,
+    clock,
+    log,
+    audit,
+    tenancy,
+    sessions,
+    bootstrap,
+    resolver,
+    cookies,
+    keys: {
+      csrf: deriveKey(deps.masterKey, 'csrf-v1'),
+      formCsrf: deriveKey(deps.masterKey, 'csrf-form'),
+    },
+    systemContext,
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;

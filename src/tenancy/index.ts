@@ -1,0 +1,9 @@
+export { type OrgAccess, requireOrg, resolveOrgAccess } from './access.ts';
+export { tenancyErrors } from './errors.ts';
+export type { DeactivationReason, UserLifecycleListener } from './lifecycle.ts';
+export type { Member, User, UserStatus } from './members.ts';
+export { DEFAULT_SESSION_ABSOLUTE_LIFETIME_MS, DEFAULT_SESSION_IDLE_TIMEOUT_MS, type Org } from './orgs.ts';
+export { v1TenancyResourceRoutes } from './resource-routes.ts';
+export { type TenancyRouteOptions, v1TenancyRoutes } from './routes.ts';
+export { createTenancyService, type TenancyDeps, type TenancyService } from './service.ts';
+export { checkEmail, checkPassword, checkSlug, normalizeEmail } from './validation.ts';

@@ -1,0 +1,17 @@
+// Tenancy tells the capabilities that hold credentials (sessions, API keys, OAuth grants)
+// when a user stops being trusted, without importing them: they implement this interface and
+// services.ts lists them. Calls run inside the caller's transaction, so a suspension and the
+// revocations it causes commit together.
+import type { Role } from '../authz/index.ts';
+import type { Ctx } from '../db/index.ts';
+
+export type DeactivationReason = 'suspended' | 'deprovisioned' | 'removed_from_org';
+
+export interface UserLifecycleListener {
+  /**
+   * The user must lose access: everywhere when suspended or deprovisioned, in `orgId` when
+   * removed from it. `orgId` is also the org whose audit log records the revocations.
+   */
+  onUserDeactivated(ctx: Ctx, event: { userId: string; orgId: string; reason: DeactivationReason }): Promise<void>;
+  onRoleChanged(ctx: Ctx, event: { userId: string; orgId: string; from: Role; to: Role }): Promise<void>;
+}

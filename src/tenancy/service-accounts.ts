@@ -1,0 +1,5 @@
+import type { AuditService } from '../audit/index.ts';
+
+export function createServiceAccountFunctions(_audit: AuditService) {
+  return {};
+}

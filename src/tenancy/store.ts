@@ -1,0 +1,169 @@
+// SQL for orgs, users and memberships. Unique violations become tenancy errors here so the
+// service never sees a driver error.
+import { GatehouseError } from '../core/errors.ts';
+import { type Ctx, isUniqueViolation } from '../db/index.ts';
+import type { MembershipsTable, OrgsTable, UsersTable } from '../db/index.ts';
+import type { ErrorDefinition } from '../core/errors.ts';
+
+export type OrgRow = OrgsTable;
+export type UserRow = UsersTable;
+export type MembershipRow = MembershipsTable;
+
+export async function insertUnique<T>(work: () => Promise<T>, onDuplicate: ErrorDefinition, field: string): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new GatehouseError(onDuplicate, { field, cause: error });
+    throw error;
+  }
+}
+
+export function selectOrgByRef(ctx: Ctx, ref: string): Promise<OrgRow | undefined> {
+  return ctx.db
+    .selectFrom('orgs')
+    .selectAll()
+    .where((eb) => eb.or([eb('id', '=', ref), eb('slug', '=', ref)]))
+    .executeTakeFirst();
+}
+
+export async function insertOrg(ctx: Ctx, row: OrgRow): Promise<void> {
+  await ctx.db.insertInto('orgs').values(row).execute();
+}
+
+export async function updateOrgRow(ctx: Ctx, id: string, patch: Partial<Omit<OrgRow, 'id'>>): Promise<void> {
+  await ctx.db.updateTable('orgs').set(patch).where('id', '=', id).execute();
+}
+
+export function selectAllOrgs(ctx: Ctx) {
+  return ctx.db.selectFrom('orgs').select(['id', 'slug', 'name']).orderBy('id').execute();
+}
+
+export function selectOrgsOfUser(ctx: Ctx, userId: string) {
+  return ctx.db
+    .selectFrom('memberships')
+    .innerJoin('orgs', 'orgs.id', 'memberships.org_id')
+    .select(['orgs.id', 'orgs.slug', 'orgs.name', 'memberships.role', 'memberships.role_source'])
+    .where('memberships.user_id', '=', userId)
+    .orderBy('orgs.id')
+    .execute();
+}
+
+export function selectUserById(ctx: Ctx, id: string): Promise<UserRow | undefined> {
+  return ctx.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export function selectUserByEmail(ctx: Ctx, emailNormalized: string): Promise<UserRow | undefined> {
+  return ctx.db.selectFrom('users').selectAll().where('email_normalized', '=', emailNormalized).executeTakeFirst();
+}
+
+export async function insertUser(ctx: Ctx, row: UserRow): Promise<void> {
+  await ctx.db.insertInto('users').values(row).execute();
+}
+
+export async function updateUserRow(ctx: Ctx, id: string, patch: Partial<Omit<UserRow, 'id'>>): Promise<void> {
+  await ctx.db.updateTable('users').set(patch).where('id', '=', id).execute();
+}
+
+export async function countUsers(ctx: Ctx): Promise<number> {
+  const row = await ctx.db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export function selectMembership(ctx: Ctx, orgId: string, userId: string): Promise<MembershipRow | undefined> {
+  return ctx.db
+    .selectFrom('memberships')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+}
+
+export async function insertMembership(ctx: Ctx, row: MembershipRow): Promise<void> {
+  await ctx.db.insertInto('memberships').values(row).execute();
+}
+
+export async function updateMembershipRole(
+  ctx: Ctx,
+  orgId: string,
+  userId: string,
+  role: string,
+  source: string,
+  now: number,
+): Promise<void> {
+  await ctx.db
+    .updateTable('memberships')
+    .set({ role, role_source: source, updated_at: now })
+    .where('org_id', '=', orgId)
+    .where('user_id', '=', userId)
+    .execute();
+}
+
+export async function deleteMembership(ctx: Ctx, orgId: string, userId: string): Promise<void> {
+  await ctx.db.deleteFrom('memberships').where('org_id', '=', orgId).where('user_id', '=', userId).execute();
+  await ctx.db
+    .deleteFrom('group_members')
+    .where('user_id', '=', userId)
+    .where('group_id', 'in', (eb) => eb.selectFrom('groups').select('id').where('org_id', '=', orgId))
+    .execute();
+}
+
+export async function countActiveAdmins(ctx: Ctx, orgId: string): Promise<number> {
+  const row = await ctx.db
+    .selectFrom('memberships')
+    .innerJoin('users', 'users.id', 'memberships.user_id')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('memberships.org_id', '=', orgId)
+    .where('memberships.role', '=', 'admin')
+    .where('users.status', '=', 'active')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function countMembershipsOfUser(ctx: Ctx, userId: string): Promise<number> {
+  const row = await ctx.db
+    .selectFrom('memberships')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('user_id', '=', userId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export interface MemberListFilter {
+  orgId: string;
+  after?: string;
+  role?: string;
+  status?: string;
+  limit: number;
+}
+
+export function selectMembers(ctx: Ctx, filter: MemberListFilter) {
+  let query = ctx.db
+    .selectFrom('memberships')
+    .innerJoin('users', 'users.id', 'memberships.user_id')
+    .select([
+      'users.id',
+      'users.email',
+      'users.name',
+      'users.status',
+      'memberships.role',
+      'memberships.role_source',
+      'memberships.created_at',
+    ])
+    .where('memberships.org_id', '=', filter.orgId);
+  if (filter.after) query = query.where('users.id', '>', filter.after);
+  if (filter.role) query = query.where('memberships.role', '=', filter.role);
+  if (filter.status) query = query.where('users.status', '=', filter.status);
+  return query.orderBy('users.id').limit(filter.limit).execute();
+}
+
+export function selectServiceAccountInOrg(ctx: Ctx, orgId: string, id: string) {
+  return ctx.db
+    .selectFrom('service_accounts')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}

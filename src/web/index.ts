@@ -1,0 +1,10 @@
+export { escapeHtml, html, SafeHtml } from './html.ts';
+export { STYLESHEET_PATH, stylesheet } from './layout.ts';
+export {
+  type LoginPageInput,
+  renderErrorPage,
+  renderLoginPage,
+  renderSetupPage,
+  renderSignedOutPage,
+  type SetupPageInput,
+} from './pages.ts';
