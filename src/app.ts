@@ -5,10 +5,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { v1AuditRoutes } from './audit/index.ts';
 import {
-  type RouteEntry,
   attachContext,
   collectRoutes,
   createMetricsRegistry,
+  type RouteEntry,
   registerBrowserSurface,
   registerOpsRoutes,
   registerRequestMetrics,
@@ -20,7 +20,6 @@ import {
 import type { Services } from './services.ts';
 import { browserSessionRoutes, v1SessionRoutes } from './sessions/index.ts';
 import { v1TenancyResourceRoutes, v1TenancyRoutes } from './tenancy/index.ts';
-
 
 export interface BuiltApp {
   readonly app: FastifyInstance;
@@ -63,18 +62,26 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
     cookies: services.cookies,
     secureCookies: config.secureCookies,
   };
-  await registerV1Surface(app, { resolver: services.resolver, tenancy: services.tenancy, csrfKey: services.keys.csrf }, async (v1) => {
-    await v1.register(v1TenancyRoutes, routeOptions);
-    await v1.register(v1TenancyResourceRoutes, routeOptions);
-    await v1.register(v1SessionRoutes, routeOptions);
-    await v1.register(v1AuditRoutes, routeOptions);
-  });
+  await registerV1Surface(
+    app,
+    { resolver: services.resolver, tenancy: services.tenancy, csrfKey: services.keys.csrf },
+    async (v1) => {
+      await v1.register(v1TenancyRoutes, routeOptions);
+      await v1.register(v1TenancyResourceRoutes, routeOptions);
+      await v1.register(v1SessionRoutes, routeOptions);
+      await v1.register(v1AuditRoutes, routeOptions);
+    },
+  );
   await registerBrowserSurface(
     app,
     {
       resolver: services.resolver,
       tenancy: services.tenancy,
-      formCsrf: { cookieName: services.cookies.formCsrf, secure: config.secureCookies, key: services.keys.formCsrf },
+      formCsrf: {
+        cookieName: services.cookies.formCsrf,
+        secure: config.secureCookies,
+        key: services.keys.formCsrf,
+      },
     },
     async (browser) => {
       await browser.register(browserSessionRoutes, routeOptions);

@@ -58,7 +58,12 @@ export const variables: readonly VariableSpec[] = [
     secret: false,
   },
   { name: 'GATEHOUSE_HOST', description: 'Listen address.', defaultText: '127.0.0.1', secret: false },
-  { name: 'GATEHOUSE_PORT', description: 'Listen port (0 picks a free port).', defaultText: '8080', secret: false },
+  {
+    name: 'GATEHOUSE_PORT',
+    description: 'Listen port (0 picks a free port).',
+    defaultText: '8080',
+    secret: false,
+  },
   {
     name: 'GATEHOUSE_DATABASE_URL',
     description:
@@ -144,7 +149,11 @@ function parseDatabase(env: Env, dataDir: string): DatabaseConfig {
   if (raw === undefined || raw === '') return { kind: 'sqlite', path: resolve(dataDir, 'gatehouse.db') };
   if (raw.startsWith('sqlite:')) {
     const path = raw.slice('sqlite:'.length);
-    if (!path) throw new ConfigError('GATEHOUSE_DATABASE_URL', 'sqlite: needs a file path, e.g. sqlite:/var/lib/gh.db');
+    if (!path)
+      throw new ConfigError(
+        'GATEHOUSE_DATABASE_URL',
+        'sqlite: needs a file path, e.g. sqlite:/var/lib/gh.db',
+      );
     return { kind: 'sqlite', path: path === ':memory:' ? path : resolve(path) };
   }
   if (raw.startsWith('postgres://') || raw.startsWith('postgresql://')) {
@@ -167,7 +176,10 @@ function parseMasterKeySource(env: Env, database: DatabaseConfig, dataDir: strin
   const inline = env.GATEHOUSE_SECRET_KEY;
   const file = env.GATEHOUSE_SECRET_KEY_FILE;
   if (inline && file) {
-    throw new ConfigError('GATEHOUSE_SECRET_KEY', 'set either GATEHOUSE_SECRET_KEY or GATEHOUSE_SECRET_KEY_FILE, not both');
+    throw new ConfigError(
+      'GATEHOUSE_SECRET_KEY',
+      'set either GATEHOUSE_SECRET_KEY or GATEHOUSE_SECRET_KEY_FILE, not both',
+    );
   }
   if (inline) {
     try {
@@ -217,7 +229,8 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('GATEHOUSE_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
   }
   const host = env.GATEHOUSE_HOST || '127.0.0.1';
-  if (!/^[0-9a-zA-Z.:\-[\]]+$/.test(host)) throw new ConfigError('GATEHOUSE_HOST', 'is not a host name or address');
+  if (!/^[0-9a-zA-Z.:\-[\]]+$/.test(host))
+    throw new ConfigError('GATEHOUSE_HOST', 'is not a host name or address');
   return Object.freeze({
     publicUrl,
     host,
@@ -240,7 +253,10 @@ export function configWarnings(config: Config): string[] {
       `GATEHOUSE_SECRET_KEY is unset: using a key generated into ${config.masterKey.path}; back it up or set the variable`,
     );
   }
-  if (config.publicUrl.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(config.publicUrl.hostname)) {
+  if (
+    config.publicUrl.protocol === 'http:' &&
+    !['localhost', '127.0.0.1', '[::1]'].includes(config.publicUrl.hostname)
+  ) {
     warnings.push('GATEHOUSE_PUBLIC_URL is plain http on a non-loopback host: cookies are not marked Secure');
   }
   return warnings;

@@ -13,7 +13,10 @@ export function createLogger(level: Config['logLevel'], destination?: pino.Desti
       level,
       base: { service: 'gatehouse' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+        censor: '[redacted]',
+      },
       serializers: {
         req: (req: { method?: string; url?: string; id?: string; ip?: string }) => ({
           id: req.id,

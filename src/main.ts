@@ -14,7 +14,9 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(env?: Readonly<Record<string, string | undefined>>): Promise<RunningServer> {
+export async function startServer(
+  env?: Readonly<Record<string, string | undefined>>,
+): Promise<RunningServer> {
   const config = loadConfig(env);
   const logger = createLogger(config.logLevel);
   for (const warning of configWarnings(config)) logger.warn(warning);
@@ -32,8 +34,12 @@ export async function startServer(env?: Readonly<Record<string, string | undefin
   const address = await app.listen({ host: config.host, port: config.port });
   const setupLink = await services.bootstrap.issueSetupLinkIfEmpty(services.systemContext('startup'));
   if (setupLink) {
-    logger.warn('no users yet: open the one-time setup link printed on stdout (valid 1 hour) to create the first admin');
-    process.stdout.write(`\nGatehouse has no users yet. Create the first admin (link valid for 1 hour):\n\n  ${setupLink}\n\n`);
+    logger.warn(
+      'no users yet: open the one-time setup link printed on stdout (valid 1 hour) to create the first admin',
+    );
+    process.stdout.write(
+      `\nGatehouse has no users yet. Create the first admin (link valid for 1 hour):\n\n  ${setupLink}\n\n`,
+    );
   }
   let stopping: Promise<void> | undefined;
   return {
@@ -55,7 +61,8 @@ export async function runServer(): Promise<void> {
   try {
     server = await startServer();
   } catch (error) {
-    const message = error instanceof ConfigError ? error.message : `cannot start: ${(error as Error).message}`;
+    const message =
+      error instanceof ConfigError ? error.message : `cannot start: ${(error as Error).message}`;
     process.stderr.write(`gatehouse: ${message}\n`);
     process.exit(1);
   }

@@ -9,7 +9,12 @@ import type { Clock } from './core/clock.ts';
 import type { Logger } from './core/context.ts';
 import { deriveKey, generateMasterKey, parseMasterKey } from './core/secrets.ts';
 import type { Ctx, DbHandle } from './db/index.ts';
-import { cookieNames, createBootstrap, createSessionRevoker, createSessionsService } from './sessions/index.ts';
+import {
+  cookieNames,
+  createBootstrap,
+  createSessionRevoker,
+  createSessionsService,
+} from './sessions/index.ts';
 import { createTenancyService } from './tenancy/index.ts';
 
 /**

@@ -1,4 +1,5 @@
 export { auditErrors } from './errors.ts';
+export { type AuditRouteOptions, v1AuditRoutes } from './routes.ts';
 export {
   type ActorKind,
   type AuditEvent,
@@ -9,4 +10,3 @@ export {
   INSTANCE_CHAIN,
   type VerifyResult,
 } from './service.ts';
-export { type AuditRouteOptions, v1AuditRoutes } from './routes.ts';

@@ -36,7 +36,11 @@ const VerifySchema = Type.Object({
   valid: Type.Boolean(),
   events_checked: Type.Integer(),
   first_broken: Type.Union([
-    Type.Object({ seq: Type.Integer(), event_id: Type.Union([Type.String(), Type.Null()]), reason: Type.String() }),
+    Type.Object({
+      seq: Type.Integer(),
+      event_id: Type.Union([Type.String(), Type.Null()]),
+      reason: Type.String(),
+    }),
     Type.Null(),
   ]),
 });
@@ -49,7 +53,12 @@ export const v1AuditRoutes: FastifyPluginAsync<AuditRouteOptions> = async (app, 
       schema: {
         params: OrgParams,
         querystring: ListQuery,
-        response: { 200: Type.Object({ data: Type.Array(EventSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) }) },
+        response: {
+          200: Type.Object({
+            data: Type.Array(EventSchema),
+            next_cursor: Type.Union([Type.String(), Type.Null()]),
+          }),
+        },
       },
     },
     async function listAuditEvents(request) {
@@ -77,7 +86,11 @@ export const v1AuditRoutes: FastifyPluginAsync<AuditRouteOptions> = async (app, 
         events_checked: result.eventsChecked,
         first_broken: result.valid
           ? null
-          : { seq: result.firstBroken.seq, event_id: result.firstBroken.eventId, reason: result.firstBroken.reason },
+          : {
+              seq: result.firstBroken.seq,
+              event_id: result.firstBroken.eventId,
+              reason: result.firstBroken.reason,
+            },
       };
     },
   );

@@ -1,7 +1,8 @@
 // The append-only, hash-chained audit log (SPEC §7). append() runs inside the caller's
 // transaction so an event exists exactly when its change does.
-import { newId } from '../core/ids.ts';
+
 import { GatehouseError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
 import type { Page } from '../core/pagination.ts';
 import { type Ctx, withTx } from '../db/index.ts';
 import { auditErrors } from './errors.ts';
@@ -54,7 +55,11 @@ export type VerifyResult =
   | {
       valid: false;
       eventsChecked: number;
-      firstBroken: { seq: number; eventId: string | null; reason: 'hash_mismatch' | 'broken_link' | 'missing_events' };
+      firstBroken: {
+        seq: number;
+        eventId: string | null;
+        reason: 'hash_mismatch' | 'broken_link' | 'missing_events';
+      };
     };
 
 export interface AuditService {
@@ -83,7 +88,9 @@ async function append(ctx: Ctx, input: AuditEventInput): Promise<void> {
   await withTx(ctx, async (tx) => {
     const chainId = input.orgId ?? INSTANCE_CHAIN;
     const { seq, prevHash } = await store.advanceChainHead(tx, chainId);
-    const actor = input.actor ?? (tx.principal ? { kind: tx.principal.kind, id: tx.principal.id } : { kind: 'anonymous', id: null });
+    const actor =
+      input.actor ??
+      (tx.principal ? { kind: tx.principal.kind, id: tx.principal.id } : { kind: 'anonymous', id: null });
     const now = tx.clock.now();
     const fields = {
       id: newId('evt', now),
@@ -120,7 +127,12 @@ function decodeSeqCursor(cursor: string): number {
 
 async function list(ctx: Ctx, orgId: string, filter: AuditFilter): Promise<Page<AuditEvent>> {
   const beforeSeq = filter.cursor === undefined ? undefined : decodeSeqCursor(filter.cursor);
-  const rows = await store.selectEvents(ctx, { ...filter, chainId: orgId, beforeSeq, limit: filter.limit + 1 });
+  const rows = await store.selectEvents(ctx, {
+    ...filter,
+    chainId: orgId,
+    beforeSeq,
+    limit: filter.limit + 1,
+  });
   const items = rows.slice(0, filter.limit).map(toEvent);
   const last = items[items.length - 1];
   return { items, nextCursor: rows.length > filter.limit && last ? encodeSeqCursor(last.seq) : null };
@@ -133,14 +145,26 @@ async function verify(ctx: Ctx, chainId: string): Promise<VerifyResult> {
   let checked = 0;
   for await (const row of store.iterateChain(ctx, chainId)) {
     if (row.seq !== expectedSeq) {
-      return { valid: false, eventsChecked: checked, firstBroken: { seq: expectedSeq, eventId: null, reason: 'missing_events' } };
+      return {
+        valid: false,
+        eventsChecked: checked,
+        firstBroken: { seq: expectedSeq, eventId: null, reason: 'missing_events' },
+      };
     }
     if (prevHash !== undefined && row.prev_hash !== prevHash) {
-      return { valid: false, eventsChecked: checked, firstBroken: { seq: row.seq, eventId: row.id, reason: 'broken_link' } };
+      return {
+        valid: false,
+        eventsChecked: checked,
+        firstBroken: { seq: row.seq, eventId: row.id, reason: 'broken_link' },
+      };
     }
     const { hash, ...fields } = row;
     if (computeEventHash(fields) !== hash) {
-      return { valid: false, eventsChecked: checked, firstBroken: { seq: row.seq, eventId: row.id, reason: 'hash_mismatch' } };
+      return {
+        valid: false,
+        eventsChecked: checked,
+        firstBroken: { seq: row.seq, eventId: row.id, reason: 'hash_mismatch' },
+      };
     }
     prevHash = hash;
     expectedSeq += 1;
@@ -149,7 +173,11 @@ async function verify(ctx: Ctx, chainId: string): Promise<VerifyResult> {
   // Deleting the newest events leaves a clean prefix; the head row still remembers the end.
   const head = await store.selectChainHead(ctx, chainId);
   if (head && (head.lastSeq !== checked || (prevHash !== undefined && head.lastHash !== prevHash))) {
-    return { valid: false, eventsChecked: checked, firstBroken: { seq: checked + 1, eventId: null, reason: 'missing_events' } };
+    return {
+      valid: false,
+      eventsChecked: checked,
+      firstBroken: { seq: checked + 1, eventId: null, reason: 'missing_events' },
+    };
   }
   return { valid: true, eventsChecked: checked };
 }

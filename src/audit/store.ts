@@ -1,13 +1,15 @@
 // SQL for the audit tables. The chain head row (audit_chains) is the lock that serializes
 // appends to one chain: the UPDATE takes its row lock on PostgreSQL until commit, and SQLite
 // runs one writer at a time.
-import type { Ctx } from '../db/index.ts';
-import type { AuditEventsTable } from '../db/index.ts';
+import type { AuditEventsTable, Ctx } from '../db/index.ts';
 import { GENESIS_HASH } from './event-hash.ts';
 
 export type AuditRow = AuditEventsTable;
 
-export async function advanceChainHead(ctx: Ctx, chainId: string): Promise<{ seq: number; prevHash: string }> {
+export async function advanceChainHead(
+  ctx: Ctx,
+  chainId: string,
+): Promise<{ seq: number; prevHash: string }> {
   await ctx.db
     .insertInto('audit_chains')
     .values({ chain_id: chainId, last_seq: 0, last_hash: GENESIS_HASH })
@@ -24,7 +26,11 @@ export async function advanceChainHead(ctx: Ctx, chainId: string): Promise<{ seq
 
 export async function insertEvent(ctx: Ctx, row: AuditRow): Promise<void> {
   await ctx.db.insertInto('audit_events').values(row).execute();
-  await ctx.db.updateTable('audit_chains').set({ last_hash: row.hash }).where('chain_id', '=', row.chain_id).execute();
+  await ctx.db
+    .updateTable('audit_chains')
+    .set({ last_hash: row.hash })
+    .where('chain_id', '=', row.chain_id)
+    .execute();
 }
 
 export interface EventFilter {
@@ -74,7 +80,10 @@ export async function* iterateChain(ctx: Ctx, chainId: string, batchSize = 1000)
   }
 }
 
-export async function selectChainHead(ctx: Ctx, chainId: string): Promise<{ lastSeq: number; lastHash: string } | undefined> {
+export async function selectChainHead(
+  ctx: Ctx,
+  chainId: string,
+): Promise<{ lastSeq: number; lastHash: string } | undefined> {
   const head = await ctx.db
     .selectFrom('audit_chains')
     .select(['last_seq', 'last_hash'])

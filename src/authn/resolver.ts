@@ -1,5 +1,5 @@
-import type { Ctx } from '../db/index.ts';
 import { GatehouseError } from '../core/errors.ts';
+import type { Ctx } from '../db/index.ts';
 import type { Authentication, CredentialCarrier, CredentialKind } from './credential-kind.ts';
 import { authnErrors } from './errors.ts';
 
@@ -13,7 +13,10 @@ export interface CredentialResolver {
  * context must not silently act as the signed-in user instead.
  */
 export function createCredentialResolver(kinds: readonly CredentialKind[]): CredentialResolver {
-  const ordered = [...kinds.filter((k) => k.transport === 'header'), ...kinds.filter((k) => k.transport === 'cookie')];
+  const ordered = [
+    ...kinds.filter((k) => k.transport === 'header'),
+    ...kinds.filter((k) => k.transport === 'cookie'),
+  ];
   return {
     async authenticate(ctx, carrier) {
       for (const kind of ordered) {

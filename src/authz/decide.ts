@@ -2,7 +2,7 @@
 // role comes from the live membership; the credential can only narrow it (read-only keys,
 // OAuth scopes), never widen it (SPEC §2).
 import type { Principal } from '../core/context.ts';
-import { type OrgPermission, type Role, type SelfPermission, isReadPermission, matrix } from './roles.ts';
+import { isReadPermission, matrix, type OrgPermission, type Role, type SelfPermission } from './roles.ts';
 
 export type Decision =
   | { readonly allowed: true }

@@ -11,7 +11,10 @@ export function isRole(value: unknown): value is Role {
 }
 
 export function highestRole(candidates: readonly Role[]): Role | undefined {
-  return candidates.reduce<Role | undefined>((best, r) => (best === undefined || rank[r] > rank[best] ? r : best), undefined);
+  return candidates.reduce<Role | undefined>(
+    (best, r) => (best === undefined || rank[r] > rank[best] ? r : best),
+    undefined,
+  );
 }
 
 export function roleAtLeast(role: Role, minimum: Role): boolean {
@@ -93,5 +96,8 @@ export function isReadPermission(permission: Permission): boolean {
 }
 
 export function isPermission(value: string): value is Permission {
-  return (orgPermissions as readonly string[]).includes(value) || (selfPermissions as readonly string[]).includes(value);
+  return (
+    (orgPermissions as readonly string[]).includes(value) ||
+    (selfPermissions as readonly string[]).includes(value)
+  );
 }

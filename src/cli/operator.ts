@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { systemClock } from '../core/clock.ts';
 import { DATABASE_WAIT_MS, openDb } from '../db/index.ts';
 import { createLogger } from '../logger.ts';
-import { type Services, createServices, resolveMasterKey } from '../services.ts';
+import { createServices, resolveMasterKey, type Services } from '../services.ts';
 import { CliError } from './exit-codes.ts';
 
 export async function withOperatorServices<T>(
@@ -34,7 +34,13 @@ export async function withOperatorServices<T>(
     if (options.requireCurrentSchema && (await database.pendingMigrations()).length > 0) {
       throw new CliError('the database schema is not current; run `gatehouse migrate` first');
     }
-    const services = createServices({ config, database, clock: systemClock, log, masterKey: resolveMasterKey(config) });
+    const services = createServices({
+      config,
+      database,
+      clock: systemClock,
+      log,
+      masterKey: resolveMasterKey(config),
+    });
     return await work(services);
   } finally {
     await database.close();

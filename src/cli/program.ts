@@ -33,7 +33,12 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : exitCodes.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return exitCodes.ok;
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.exitCode === 0
+      )
+        return exitCodes.ok;
       return exitCodes.usage;
     }
     if (error instanceof CliError) {
@@ -44,4 +49,3 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return exitCodes.error;
   }
 }
-

@@ -27,7 +27,10 @@ export class GatehouseError extends Error {
   readonly headers: Record<string, string> | undefined;
 
   constructor(definition: ErrorDefinition, options: ErrorOptions = {}) {
-    super(options.message ?? definition.message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      options.message ?? definition.message,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'GatehouseError';
     this.code = definition.code;
     this.status = definition.status;
@@ -51,7 +54,10 @@ export function defineErrors<K extends string>(
   return Object.freeze({ ...definitions, [catalogOwner]: owner }) as ErrorCatalog<K>;
 }
 
-export function listCatalog(catalog: ErrorCatalog<string>): { owner: string; definitions: ErrorDefinition[] } {
+export function listCatalog(catalog: ErrorCatalog<string>): {
+  owner: string;
+  definitions: ErrorDefinition[];
+} {
   return { owner: catalog[catalogOwner], definitions: Object.values(catalog) as ErrorDefinition[] };
 }
 

@@ -28,7 +28,9 @@ export interface DbHandle {
 const INT8_OID = 20;
 const pgTypes = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === INT8_OID
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 function openSqlite(path: string): Kysely<Database> {
@@ -56,8 +58,13 @@ function openPostgres(url: string, poolSize: number, log: Logger): Kysely<Databa
 }
 
 export function openDb(config: DatabaseConfig, log: Logger): DbHandle {
-  const db = config.kind === 'sqlite' ? openSqlite(config.path) : openPostgres(config.url, config.poolSize, log);
-  const migrator = new Migrator({ db, provider: migrationProvider, migrationTableName: 'gatehouse_migrations' });
+  const db =
+    config.kind === 'sqlite' ? openSqlite(config.path) : openPostgres(config.url, config.poolSize, log);
+  const migrator = new Migrator({
+    db,
+    provider: migrationProvider,
+    migrationTableName: 'gatehouse_migrations',
+  });
   return {
     db,
     dialect: config.kind,

@@ -4,12 +4,12 @@
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CredentialResolver } from '../authn/index.ts';
+import { GatehouseError } from '../core/errors.ts';
 import type { TenancyService } from '../tenancy/index.ts';
 import { renderErrorPage } from '../web/index.ts';
-import { type FormCsrf, checkFormCsrf, isSafeMethod, issueFormCsrf } from './csrf.ts';
+import { checkFormCsrf, type FormCsrf, isSafeMethod, issueFormCsrf } from './csrf.ts';
 import { toGatehouseError } from './error-mapping.ts';
 import { httpErrors } from './errors.ts';
-import { GatehouseError } from '../core/errors.ts';
 import { enforcePermission } from './guard.ts';
 import { carrierOf, setRetryHeaders } from './request-context.ts';
 
@@ -32,7 +32,8 @@ const CONTENT_SECURITY_POLICY = [
 
 function sendHtmlError(request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
   const { error, unexpected } = toGatehouseError(thrown);
-  if (unexpected || error.status >= 500) request.log.error({ code: error.code, err: unexpected ? thrown : undefined }, 'page failed');
+  if (unexpected || error.status >= 500)
+    request.log.error({ code: error.code, err: unexpected ? thrown : undefined }, 'page failed');
   setRetryHeaders(reply, error.headers);
   return reply
     .status(error.status)
@@ -66,7 +67,9 @@ export async function registerBrowserSurface(
       if (!isSafeMethod(request.method)) checkFormCsrf(request, deps.formCsrf);
     });
     scope.setErrorHandler((error: FastifyError, request, reply) => sendHtmlError(request, reply, error));
-    scope.setNotFoundHandler((request, reply) => sendHtmlError(request, reply, new GatehouseError(httpErrors.routeNotFound)));
+    scope.setNotFoundHandler((request, reply) =>
+      sendHtmlError(request, reply, new GatehouseError(httpErrors.routeNotFound)),
+    );
     await registerRoutes(scope);
   });
 }

@@ -2,8 +2,8 @@
 // X-CSRF-Token, an HMAC of the session credential. Browser forms: a signed double-submit
 // token, an HMAC of a random form cookie, in a hidden field; it works before sign-in too.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { constantTimeEqual, generateSecret, hmacSha256Hex } from '../core/secrets.ts';
 import { GatehouseError } from '../core/errors.ts';
+import { constantTimeEqual, generateSecret, hmacSha256Hex } from '../core/secrets.ts';
 import { httpErrors } from './errors.ts';
 
 export const CSRF_HEADER = 'x-csrf-token';
@@ -36,7 +36,12 @@ export function issueFormCsrf(request: FastifyRequest, reply: FastifyReply, conf
   const existing = request.cookies[config.cookieName];
   if (existing && /^[A-Za-z0-9_-]{43}$/.test(existing)) return hmacSha256Hex(config.key, `form:${existing}`);
   const seed = generateSecret(32);
-  reply.setCookie(config.cookieName, seed, { path: '/', httpOnly: true, sameSite: 'lax', secure: config.secure });
+  reply.setCookie(config.cookieName, seed, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: config.secure,
+  });
   // Later reads in this request (the page render) see the cookie it just set.
   request.cookies[config.cookieName] = seed;
   return hmacSha256Hex(config.key, `form:${seed}`);
@@ -46,7 +51,11 @@ export function checkFormCsrf(request: FastifyRequest, config: FormCsrf): void {
   const seed = request.cookies[config.cookieName];
   const body = request.body as Record<string, unknown> | undefined;
   const sent = body?.[CSRF_FIELD];
-  if (!seed || typeof sent !== 'string' || !constantTimeEqual(sent, hmacSha256Hex(config.key, `form:${seed}`))) {
+  if (
+    !seed ||
+    typeof sent !== 'string' ||
+    !constantTimeEqual(sent, hmacSha256Hex(config.key, `form:${seed}`))
+  ) {
     throw new GatehouseError(httpErrors.csrfFailed, { field: CSRF_FIELD });
   }
 }

@@ -2,7 +2,7 @@
 // pass through; Fastify's validation, body and content-type errors and the database's
 // "unreachable" errors get stable codes; anything else is an internal error whose detail
 // stays in the log.
-import { GatehouseError, commonErrors, isGatehouseError } from '../core/errors.ts';
+import { commonErrors, GatehouseError, isGatehouseError } from '../core/errors.ts';
 import { isDatabaseUnavailable } from '../db/index.ts';
 
 interface FastifyLikeError {
@@ -29,24 +29,42 @@ export function toGatehouseError(error: unknown): { error: GatehouseError; unexp
   const e = (error ?? {}) as FastifyLikeError;
   if (e.validation) {
     const field = fieldOf(e);
-    const message = field ? `The field "${field}" is not valid: ${e.validation[0]?.message ?? 'bad value'}.` : undefined;
-    return { error: new GatehouseError(commonErrors.invalidRequest, { field, message, cause: error }), unexpected: false };
+    const message = field
+      ? `The field "${field}" is not valid: ${e.validation[0]?.message ?? 'bad value'}.`
+      : undefined;
+    return {
+      error: new GatehouseError(commonErrors.invalidRequest, { field, message, cause: error }),
+      unexpected: false,
+    };
   }
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { error: new GatehouseError(commonErrors.payloadTooLarge, { cause: error }), unexpected: false };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { error: new GatehouseError(commonErrors.unsupportedMediaType, { cause: error }), unexpected: false };
+      return {
+        error: new GatehouseError(commonErrors.unsupportedMediaType, { cause: error }),
+        unexpected: false,
+      };
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return {
-        error: new GatehouseError(commonErrors.invalidRequest, { field: 'body', message: 'The request body is not valid JSON.', cause: error }),
+        error: new GatehouseError(commonErrors.invalidRequest, {
+          field: 'body',
+          message: 'The request body is not valid JSON.',
+          cause: error,
+        }),
         unexpected: false,
       };
   }
   if (isDatabaseUnavailable(error)) {
-    return { error: new GatehouseError(commonErrors.databaseUnavailable, { cause: error, headers: { 'retry-after': '5' } }), unexpected: false };
+    return {
+      error: new GatehouseError(commonErrors.databaseUnavailable, {
+        cause: error,
+        headers: { 'retry-after': '5' },
+      }),
+      unexpected: false,
+    };
   }
   if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
     return { error: new GatehouseError(commonErrors.invalidRequest, { cause: error }), unexpected: false };

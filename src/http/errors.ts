@@ -7,7 +7,15 @@ export const httpErrors = defineErrors('http', {
     message: 'The request lacks a valid CSRF token; reload the page and try again.',
   },
   permissionDenied: { code: 'permission_denied', status: 403, message: 'Your role does not allow this.' },
-  readOnlyCredential: { code: 'read_only_credential', status: 403, message: 'This credential may only read.' },
-  insufficientScope: { code: 'insufficient_scope', status: 403, message: 'The token lacks the scope this needs.' },
+  readOnlyCredential: {
+    code: 'read_only_credential',
+    status: 403,
+    message: 'This credential may only read.',
+  },
+  insufficientScope: {
+    code: 'insufficient_scope',
+    status: 403,
+    message: 'The token lacks the scope this needs.',
+  },
   routeNotFound: { code: 'route_not_found', status: 404, message: 'No such route.' },
 });

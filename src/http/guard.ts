@@ -3,7 +3,7 @@
 // route collector refuses to register it (route-table.ts).
 import type { FastifyRequest } from 'fastify';
 import { authnErrors } from '../authn/index.ts';
-import { type Decision, type Permission, decideInOrg, decideSelf, isSelfPermission } from '../authz/index.ts';
+import { type Decision, decideInOrg, decideSelf, isSelfPermission, type Permission } from '../authz/index.ts';
 import { GatehouseError } from '../core/errors.ts';
 import type { TenancyService } from '../tenancy/index.ts';
 import { tenancyErrors } from '../tenancy/index.ts';
@@ -16,7 +16,9 @@ function refuse(decision: Decision, permission: Permission): void {
     case 'read_only':
       throw new GatehouseError(httpErrors.readOnlyCredential, { detail: permission });
     case 'scope':
-      throw new GatehouseError(httpErrors.insufficientScope, { message: `The token lacks the "${permission}" scope.` });
+      throw new GatehouseError(httpErrors.insufficientScope, {
+        message: `The token lacks the "${permission}" scope.`,
+      });
     default:
       throw new GatehouseError(httpErrors.permissionDenied, { message, detail: permission });
   }
@@ -33,7 +35,8 @@ export async function enforcePermission(request: FastifyRequest, tenancy: Tenanc
     return;
   }
   const orgRef = (request.params as Record<string, string | undefined>).org;
-  if (!orgRef) throw new Error(`route ${request.routeOptions.url} needs an org permission but has no :org parameter`);
+  if (!orgRef)
+    throw new Error(`route ${request.routeOptions.url} needs an org permission but has no :org parameter`);
   const access = await tenancy.resolveOrgAccess(request.ctx, principal, orgRef);
   // Not a member and no such org answer alike, so org slugs cannot be probed.
   if (!access) throw new GatehouseError(tenancyErrors.orgNotFound, { field: 'org' });

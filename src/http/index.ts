@@ -1,10 +1,10 @@
 import './fastify-augment.ts';
 
-export { registerBrowserSurface, type BrowserSurfaceDeps } from './browser-surface.ts';
+export { type BrowserSurfaceDeps, registerBrowserSurface } from './browser-surface.ts';
+export { CSRF_HEADER, sessionCsrfToken } from './csrf.ts';
 export { httpErrors } from './errors.ts';
 export { createMetricsRegistry, type Readiness, registerOpsRoutes, registerRequestMetrics } from './ops.ts';
 export { attachContext, requestIdFor } from './request-context.ts';
 export { collectRoutes, type RouteEntry } from './route-table.ts';
 export { registerStaticAssets } from './static-assets.ts';
 export { registerV1Surface, sendJsonError, type V1SurfaceDeps } from './v1-surface.ts';
-export { CSRF_HEADER, sessionCsrfToken } from './csrf.ts';

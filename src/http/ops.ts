@@ -2,7 +2,7 @@
 // migrations current), /metrics (Prometheus text format). Request metrics are recorded for
 // every route through one onResponse hook.
 import type { FastifyInstance } from 'fastify';
-import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 export interface Readiness {
   ping(): Promise<void>;
@@ -26,11 +26,17 @@ export function registerRequestMetrics(app: FastifyInstance, registry: Registry)
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, not the URL, so label cardinality stays bounded.
     const route = request.routeOptions.url ?? 'unmatched';
-    duration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    duration.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
   });
 }
 
-export function registerOpsRoutes(app: FastifyInstance, deps: { readiness: Readiness; registry: Registry }): void {
+export function registerOpsRoutes(
+  app: FastifyInstance,
+  deps: { readiness: Readiness; registry: Registry },
+): void {
   app.get('/healthz', { config: { permission: 'public' } }, async function healthz() {
     return { status: 'ok' };
   });

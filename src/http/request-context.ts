@@ -3,8 +3,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CredentialCarrier, CredentialResolver } from '../authn/index.ts';
 import type { Clock } from '../core/clock.ts';
-import type { Db } from '../db/index.ts';
 import { generateSecret } from '../core/secrets.ts';
+import type { Db } from '../db/index.ts';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{8,64}$/;
 
@@ -31,7 +31,10 @@ export function attachContext(request: FastifyRequest, db: Db, clock: Clock): vo
 }
 
 /** Runs the one resolver and records who the caller is on the request and in its ctx. */
-export async function authenticateRequest(request: FastifyRequest, resolver: CredentialResolver): Promise<void> {
+export async function authenticateRequest(
+  request: FastifyRequest,
+  resolver: CredentialResolver,
+): Promise<void> {
   const auth = await resolver.authenticate(request.ctx, carrierOf(request));
   request.auth = auth;
   if (auth) {

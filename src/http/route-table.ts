@@ -14,7 +14,9 @@ export function collectRoutes(app: FastifyInstance, table: RouteEntry[]): void {
     const permission = route.config?.permission;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     if (permission === undefined) {
-      throw new Error(`route ${methods.join(',')} ${route.url} declares no permission (use 'public' explicitly)`);
+      throw new Error(
+        `route ${methods.join(',')} ${route.url} declares no permission (use 'public' explicitly)`,
+      );
     }
     for (const method of methods) {
       if (method === 'HEAD' && route.url !== '/healthz') continue;

@@ -51,7 +51,9 @@ export async function registerV1Surface(
         await enforcePermission(request, deps.tenancy);
       });
       scope.setErrorHandler((error: FastifyError, request, reply) => sendJsonError(request, reply, error));
-      scope.setNotFoundHandler((request, reply) => sendJsonError(request, reply, new GatehouseError(httpErrors.routeNotFound)));
+      scope.setNotFoundHandler((request, reply) =>
+        sendJsonError(request, reply, new GatehouseError(httpErrors.routeNotFound)),
+      );
       await registerRoutes(scope);
     },
     { prefix: '/v1' },

@@ -35,7 +35,11 @@ export function createBootstrap(deps: { audit: AuditService; tenancy: TenancySer
         created_at: now,
         expires_at: now + SETUP_LINK_LIFETIME_MS,
       });
-      await deps.audit.append(tx, { orgId: null, action: 'setup.link_issued', actor: { kind: 'system', id: null } });
+      await deps.audit.append(tx, {
+        orgId: null,
+        action: 'setup.link_issued',
+        actor: { kind: 'system', id: null },
+      });
     });
     const url = new URL(`${deps.publicUrl.href}/setup`);
     url.searchParams.set('token', token);
@@ -53,7 +57,11 @@ export function createBootstrap(deps: { audit: AuditService; tenancy: TenancySer
   }
 
   /** Completes the setup link: the token works once, and only while no user exists. */
-  async function completeSetup(ctx: Ctx, token: string, input: FirstAdminInput): Promise<{ userId: string; orgId: string }> {
+  async function completeSetup(
+    ctx: Ctx,
+    token: string,
+    input: FirstAdminInput,
+  ): Promise<{ userId: string; orgId: string }> {
     checkFirstAdminInput(input);
     const passwordHash = await hashPassword(input.password);
     return withTx(ctx, async (tx) => {
@@ -63,9 +71,22 @@ export function createBootstrap(deps: { audit: AuditService; tenancy: TenancySer
       if ((await deps.tenancy.countUsers(tx)) > 0) throw new GatehouseError(sessionErrors.alreadySetUp);
       const user = await deps.tenancy.createUser(tx, { email: input.email, name: input.name, passwordHash });
       const txAsUser = { ...tx, principal: { kind: 'user' as const, id: user.id, authMethod: 'setup_link' } };
-      const org = await deps.tenancy.createOrg(txAsUser, { slug: input.orgSlug, name: input.orgName }, user.id);
-      await deps.audit.append(txAsUser, { orgId: org.id, action: 'user.created', target: { kind: 'user', id: user.id }, data: { via: 'setup_link' } });
-      await deps.audit.append(txAsUser, { orgId: org.id, action: 'setup.completed', target: { kind: 'org', id: org.id } });
+      const org = await deps.tenancy.createOrg(
+        txAsUser,
+        { slug: input.orgSlug, name: input.orgName },
+        user.id,
+      );
+      await deps.audit.append(txAsUser, {
+        orgId: org.id,
+        action: 'user.created',
+        target: { kind: 'user', id: user.id },
+        data: { via: 'setup_link' },
+      });
+      await deps.audit.append(txAsUser, {
+        orgId: org.id,
+        action: 'setup.completed',
+        target: { kind: 'org', id: org.id },
+      });
       return { userId: user.id, orgId: org.id };
     });
   }
@@ -82,27 +103,60 @@ export function createBootstrap(deps: { audit: AuditService; tenancy: TenancySer
     checkSlug(input.orgSlug, 'org');
     const existingUser = await deps.tenancy.findUserForSignIn(ctx, input.email);
     if (!existingUser && input.password === undefined) {
-      throw new GatehouseError(tenancyErrors.weakPassword, { field: 'password', message: 'A new user needs a password.' });
+      throw new GatehouseError(tenancyErrors.weakPassword, {
+        field: 'password',
+        message: 'A new user needs a password.',
+      });
     }
-    const passwordHash = existingUser || input.password === undefined ? undefined : await hashPassword(checkPassword(input.password));
+    const passwordHash =
+      existingUser || input.password === undefined
+        ? undefined
+        : await hashPassword(checkPassword(input.password));
     const operator = { ...ctx, principal: undefined };
     return withTx(operator, async (tx) => {
       const actor = { kind: 'system' as const, id: 'cli' };
       const user = existingUser
         ? { id: existingUser.id }
-        : await deps.tenancy.createUser(tx, { email: input.email, name: input.name ?? input.email.split('@')[0] ?? input.email, passwordHash });
+        : await deps.tenancy.createUser(tx, {
+            email: input.email,
+            name: input.name ?? input.email.split('@')[0] ?? input.email,
+            passwordHash,
+          });
       const existingOrg = await deps.tenancy.findOrgBySlug(tx, input.orgSlug);
       let orgId: string;
       if (existingOrg) {
         orgId = existingOrg.id;
         const member = await deps.tenancy.getMember(tx, orgId, user.id).catch(() => undefined);
-        if (!member) await deps.tenancy.addMember(tx, orgId, { email: input.email, name: input.name ?? '', role: 'admin' });
+        if (!member)
+          await deps.tenancy.addMember(tx, orgId, {
+            email: input.email,
+            name: input.name ?? '',
+            role: 'admin',
+          });
         else if (member.role !== 'admin') await deps.tenancy.changeRole(tx, orgId, user.id, 'admin');
       } else {
-        orgId = (await deps.tenancy.createOrg(tx, { slug: input.orgSlug, name: input.orgName ?? input.orgSlug }, user.id)).id;
+        orgId = (
+          await deps.tenancy.createOrg(
+            tx,
+            { slug: input.orgSlug, name: input.orgName ?? input.orgSlug },
+            user.id,
+          )
+        ).id;
       }
-      if (!existingUser) await deps.audit.append(tx, { orgId, actor, action: 'user.created', target: { kind: 'user', id: user.id }, data: { via: 'cli' } });
-      await deps.audit.append(tx, { orgId, actor, action: 'admin.created_by_cli', target: { kind: 'user', id: user.id } });
+      if (!existingUser)
+        await deps.audit.append(tx, {
+          orgId,
+          actor,
+          action: 'user.created',
+          target: { kind: 'user', id: user.id },
+          data: { via: 'cli' },
+        });
+      await deps.audit.append(tx, {
+        orgId,
+        actor,
+        action: 'admin.created_by_cli',
+        target: { kind: 'user', id: user.id },
+      });
       return { userId: user.id, orgId, createdUser: !existingUser, createdOrg: !existingOrg };
     });
   }

@@ -1,6 +1,17 @@
-export { type Bootstrap, createBootstrap, type FirstAdminInput, SETUP_LINK_LIFETIME_MS } from './bootstrap.ts';
+export {
+  type Bootstrap,
+  createBootstrap,
+  type FirstAdminInput,
+  SETUP_LINK_LIFETIME_MS,
+} from './bootstrap.ts';
 export { type CookieNames, cookieNames } from './cookies.ts';
 export { sessionErrors } from './errors.ts';
 export { browserSessionRoutes, type SessionRouteOptions, v1SessionRoutes } from './routes.ts';
-export { createSessionRevoker, createSessionsService, type SessionsService, type SessionSummary, type StartedSession } from './service.ts';
+export {
+  createSessionRevoker,
+  createSessionsService,
+  type SessionSummary,
+  type SessionsService,
+  type StartedSession,
+} from './service.ts';
 export { ACCOUNT_FAILURE_LIMIT, ADDRESS_FAILURE_LIMIT, LOCKOUT_MS } from './throttle.ts';

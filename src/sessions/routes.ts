@@ -3,7 +3,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { isGatehouseError } from '../core/errors.ts';
-import { type TenancyService, requireOrg } from '../tenancy/index.ts';
+import { requireOrg, type TenancyService } from '../tenancy/index.ts';
 import { renderLoginPage, renderSetupPage, renderSignedOutPage } from '../web/index.ts';
 import type { Bootstrap } from './bootstrap.ts';
 import { type CookieNames, sessionCookieOptions } from './cookies.ts';
@@ -21,7 +21,9 @@ const HOME = '/admin/';
 
 /** Only same-origin paths: `/x` but not `//evil` or `/\evil`, so sign-in is no open redirect. */
 export function safeReturnTo(value: unknown): string {
-  return typeof value === 'string' && /^\/(?![/\\])[\x21-\x7e]*$/.test(value) && value.length <= 512 ? value : HOME;
+  return typeof value === 'string' && /^\/(?![/\\])[\x21-\x7e]*$/.test(value) && value.length <= 512
+    ? value
+    : HOME;
 }
 
 const LoginBody = Type.Object({
@@ -49,7 +51,11 @@ export const browserSessionRoutes: FastifyPluginAsync<SessionRouteOptions> = asy
   const { sessions, bootstrap, cookies, secureCookies } = opts;
 
   /** Sets the new session cookie, ending any session this browser already had (id rotation at sign-in). */
-  async function establish(request: FastifyRequest, reply: FastifyReply, started: StartedSession): Promise<void> {
+  async function establish(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    started: StartedSession,
+  ): Promise<void> {
     const previous = request.cookies[cookies.session];
     if (previous) await sessions.endSessionByToken(request.ctx, previous);
     reply.setCookie(cookies.session, started.token, sessionCookieOptions(secureCookies, started.expiresAt));
@@ -84,7 +90,12 @@ export const browserSessionRoutes: FastifyPluginAsync<SessionRouteOptions> = asy
       } catch (error) {
         if (!isGatehouseError(error) || error.status >= 500) throw error;
         if (error.headers) for (const [k, v] of Object.entries(error.headers)) reply.header(k, v);
-        const page = renderLoginPage({ csrfToken: request.csrfToken ?? '', email, error: error.message, returnTo: return_to && safeReturnTo(return_to) });
+        const page = renderLoginPage({
+          csrfToken: request.csrfToken ?? '',
+          email,
+          error: error.message,
+          returnTo: return_to && safeReturnTo(return_to),
+        });
         return html(reply, error.status, page);
       }
     },
@@ -110,7 +121,15 @@ export const browserSessionRoutes: FastifyPluginAsync<SessionRouteOptions> = asy
     async function showSetup(request, reply) {
       const token = request.query.token ?? '';
       if (!token || !(await bootstrap.isSetupTokenUsable(request.ctx, token))) {
-        return html(reply, 400, renderSetupPage({ csrfToken: '', token: '', error: 'This setup link is not valid, has expired or was already used.' }));
+        return html(
+          reply,
+          400,
+          renderSetupPage({
+            csrfToken: '',
+            token: '',
+            error: 'This setup link is not valid, has expired or was already used.',
+          }),
+        );
       }
       return html(reply, 200, renderSetupPage({ csrfToken: request.csrfToken ?? '', token }));
     },
@@ -134,7 +153,16 @@ export const browserSessionRoutes: FastifyPluginAsync<SessionRouteOptions> = asy
       } catch (error) {
         if (!isGatehouseError(error) || error.status >= 500) throw error;
         const values = { email: b.email, name: b.name, org_name: b.org_name, org_slug: b.org_slug };
-        return html(reply, error.status, renderSetupPage({ csrfToken: request.csrfToken ?? '', token: b.token, error: error.message, values }));
+        return html(
+          reply,
+          error.status,
+          renderSetupPage({
+            csrfToken: request.csrfToken ?? '',
+            token: b.token,
+            error: error.message,
+            values,
+          }),
+        );
       }
     },
   );
@@ -152,15 +180,26 @@ const SessionSchema = Type.Object({
 });
 
 const SessionIdParams = Type.Object({ session_id: Type.String({ pattern: '^ses_[0-9a-z]{26}$' }) });
-const MemberParams = Type.Object({ org: Type.String(), user_id: Type.String({ pattern: '^usr_[0-9a-z]{26}$' }) });
+const MemberParams = Type.Object({
+  org: Type.String(),
+  user_id: Type.String({ pattern: '^usr_[0-9a-z]{26}$' }),
+});
 
 const MeSchema = Type.Object({
   principal: Type.Object({ kind: Type.String(), id: Type.String(), auth_method: Type.String() }),
   user: Type.Union([
-    Type.Object({ id: Type.String(), email: Type.String(), name: Type.String(), status: Type.String(), created_at: Type.String() }),
+    Type.Object({
+      id: Type.String(),
+      email: Type.String(),
+      name: Type.String(),
+      status: Type.String(),
+      created_at: Type.String(),
+    }),
     Type.Null(),
   ]),
-  orgs: Type.Array(Type.Object({ id: Type.String(), slug: Type.String(), name: Type.String(), role: Type.String() })),
+  orgs: Type.Array(
+    Type.Object({ id: Type.String(), slug: Type.String(), name: Type.String(), role: Type.String() }),
+  ),
   csrf_token: Type.Optional(Type.String()),
 });
 
@@ -169,7 +208,8 @@ export const v1SessionRoutes: FastifyPluginAsync<SessionRouteOptions> = async (a
 
   async function describeMe(request: FastifyRequest): Promise<Static<typeof MeSchema>> {
     const principal = request.auth!.principal;
-    const user = principal.kind === 'user' ? ((await tenancy.getUser(request.ctx, principal.id)) ?? null) : null;
+    const user =
+      principal.kind === 'user' ? ((await tenancy.getUser(request.ctx, principal.id)) ?? null) : null;
     let orgs = principal.kind === 'user' ? await tenancy.listOrgsOfUser(request.ctx, principal.id) : [];
     if (principal.orgRestriction !== undefined) orgs = orgs.filter((o) => o.id === principal.orgRestriction);
     return {
@@ -180,16 +220,23 @@ export const v1SessionRoutes: FastifyPluginAsync<SessionRouteOptions> = async (a
     };
   }
 
-  app.get('/me', { config: { permission: 'profile:own' }, schema: { response: { 200: MeSchema } } }, async function getMe(request) {
-    return describeMe(request);
-  });
+  app.get(
+    '/me',
+    { config: { permission: 'profile:own' }, schema: { response: { 200: MeSchema } } },
+    async function getMe(request) {
+      return describeMe(request);
+    },
+  );
 
   app.patch<{ Body: { name: string } }>(
     '/me',
     {
       config: { permission: 'profile:own' },
       schema: {
-        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+        body: Type.Object(
+          { name: Type.String({ minLength: 1, maxLength: 200 }) },
+          { additionalProperties: false },
+        ),
         response: { 200: MeSchema },
       },
     },

@@ -117,7 +117,10 @@ export function createSessionsService(deps: SessionsDeps) {
         end_reason: null,
       };
       await store.insertSession(tx, row);
-      await auditForUser(tx, deps, userId, { action: 'user.signed_in', data: { method: authMethod, session_id: row.id } });
+      await auditForUser(tx, deps, userId, {
+        action: 'user.signed_in',
+        data: { method: authMethod, session_id: row.id },
+      });
       return { token, sessionId: row.id, expiresAt: row.expires_at };
     });
   }
@@ -125,7 +128,8 @@ export function createSessionsService(deps: SessionsDeps) {
   async function resolveSessionToken(ctx: Ctx, token: string): Promise<Principal> {
     if (!SESSION_TOKEN_PATTERN.test(token)) throw new GatehouseError(sessionErrors.sessionInvalid);
     const row = await store.selectLiveSessionByDigest(ctx, digestSecret(token));
-    if (!row || row.ended_at !== null || row.user_status !== 'active') throw new GatehouseError(sessionErrors.sessionInvalid);
+    if (!row || row.ended_at !== null || row.user_status !== 'active')
+      throw new GatehouseError(sessionErrors.sessionInvalid);
     const now = ctx.clock.now();
     const lastSeen = Number(row.last_seen_at);
     if (now >= Number(row.expires_at) || now >= lastSeen + Number(row.idle_timeout_ms)) {
@@ -139,7 +143,10 @@ export function createSessionsService(deps: SessionsDeps) {
    * Email + password sign-in. Unknown email and wrong password take the same time (a dummy
    * argon2 verification) and give the same answer; failures count towards the lockout.
    */
-  async function signInWithPassword(ctx: Ctx, input: { email: string; password: string }): Promise<StartedSession> {
+  async function signInWithPassword(
+    ctx: Ctx,
+    input: { email: string; password: string },
+  ): Promise<StartedSession> {
     const emailNormalized = input.email.trim().toLowerCase();
     const keys = throttleKeys(emailNormalized, ctx.ip);
     await refuseIfLocked(ctx, keys);
@@ -149,13 +156,25 @@ export function createSessionsService(deps: SessionsDeps) {
       await withTx(ctx, async (tx) => {
         await recordFailedSignIn(tx, keys);
         const reason = !user ? 'unknown_email' : user.password_hash ? 'wrong_password' : 'no_password';
-        if (user) await auditForUser(tx, deps, user.id, { action: 'user.sign_in_failed', data: { method: 'password', reason } });
-        else await deps.audit.append(tx, { orgId: null, action: 'user.sign_in_failed', data: { method: 'password', reason } });
+        if (user)
+          await auditForUser(tx, deps, user.id, {
+            action: 'user.sign_in_failed',
+            data: { method: 'password', reason },
+          });
+        else
+          await deps.audit.append(tx, {
+            orgId: null,
+            action: 'user.sign_in_failed',
+            data: { method: 'password', reason },
+          });
       });
       throw new GatehouseError(sessionErrors.invalidCredentials, { field: 'password' });
     }
     if (user.status !== 'active') {
-      await auditForUser(ctx, deps, user.id, { action: 'user.sign_in_failed', data: { method: 'password', reason: user.status } });
+      await auditForUser(ctx, deps, user.id, {
+        action: 'user.sign_in_failed',
+        data: { method: 'password', reason: user.status },
+      });
       throw new GatehouseError(sessionErrors.accountSuspended);
     }
     await clearAccountThrottle(ctx, keys);
@@ -167,7 +186,11 @@ export function createSessionsService(deps: SessionsDeps) {
     if (!SESSION_TOKEN_PATTERN.test(token)) return;
     await withTx(ctx, async (tx) => {
       const ended = await store.endSessionByDigest(tx, digestSecret(token), 'signed_out', tx.clock.now());
-      if (ended) await auditForUser(tx, deps, ended.user_id, { action: 'user.signed_out', data: { session_id: ended.id } });
+      if (ended)
+        await auditForUser(tx, deps, ended.user_id, {
+          action: 'user.signed_out',
+          data: { session_id: ended.id },
+        });
     });
   }
 
@@ -189,7 +212,8 @@ export function createSessionsService(deps: SessionsDeps) {
 
   async function revokeOwnSession(ctx: Ctx, sessionId: string): Promise<void> {
     const principal = ctx.principal;
-    if (principal?.kind !== 'user') throw new GatehouseError(sessionErrors.sessionNotFound, { field: 'session_id' });
+    if (principal?.kind !== 'user')
+      throw new GatehouseError(sessionErrors.sessionNotFound, { field: 'session_id' });
     await withTx(ctx, async (tx) => {
       const count = await revokeUserSessions(tx, principal.id, 'revoked_by_user', null, sessionId);
       if (count === 0) throw new GatehouseError(sessionErrors.sessionNotFound, { field: 'session_id' });

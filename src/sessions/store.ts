@@ -113,8 +113,14 @@ export async function clearThrottle(ctx: Ctx, key: string): Promise<void> {
   await ctx.db.deleteFrom('login_throttle').where('key', '=', key).execute();
 }
 
-export async function insertSetupToken(ctx: Ctx, row: { id: string; token_digest: string; created_at: number; expires_at: number }) {
-  await ctx.db.insertInto('setup_tokens').values({ ...row, used_at: null }).execute();
+export async function insertSetupToken(
+  ctx: Ctx,
+  row: { id: string; token_digest: string; created_at: number; expires_at: number },
+) {
+  await ctx.db
+    .insertInto('setup_tokens')
+    .values({ ...row, used_at: null })
+    .execute();
 }
 
 /** Marks the token used if it is still valid; returns whether it was. One statement, so a link works once. */

@@ -12,7 +12,10 @@ export const LOCKOUT_MS = 15 * MINUTE;
 export const ACCOUNT_FAILURE_LIMIT = 5;
 export const ADDRESS_FAILURE_LIMIT = 30;
 
-export function throttleKeys(emailNormalized: string, ip: string | undefined): { account: string; address?: string } {
+export function throttleKeys(
+  emailNormalized: string,
+  ip: string | undefined,
+): { account: string; address?: string } {
   return { account: `account:${emailNormalized}`, address: ip ? `ip:${ip}` : undefined };
 }
 
@@ -22,7 +25,8 @@ export async function refuseIfLocked(ctx: Ctx, keys: { account: string; address?
   for (const key of [keys.account, keys.address]) {
     if (!key) continue;
     const row = await store.selectThrottle(ctx, key);
-    const lockedUntil = row?.locked_until === null || row?.locked_until === undefined ? undefined : Number(row.locked_until);
+    const lockedUntil =
+      row?.locked_until === null || row?.locked_until === undefined ? undefined : Number(row.locked_until);
     if (lockedUntil !== undefined && lockedUntil > now) {
       throw new GatehouseError(sessionErrors.tooManyAttempts, {
         headers: { 'retry-after': String(Math.ceil((lockedUntil - now) / 1000)) },
@@ -32,13 +36,17 @@ export async function refuseIfLocked(ctx: Ctx, keys: { account: string; address?
   }
 }
 
-export async function recordFailedSignIn(ctx: Ctx, keys: { account: string; address?: string }): Promise<void> {
+export async function recordFailedSignIn(
+  ctx: Ctx,
+  keys: { account: string; address?: string },
+): Promise<void> {
   const now = ctx.clock.now();
   const accountFailures = await store.recordFailure(ctx, keys.account, now, THROTTLE_WINDOW_MS);
   if (accountFailures >= ACCOUNT_FAILURE_LIMIT) await store.lockThrottle(ctx, keys.account, now + LOCKOUT_MS);
   if (keys.address) {
     const addressFailures = await store.recordFailure(ctx, keys.address, now, THROTTLE_WINDOW_MS);
-    if (addressFailures >= ADDRESS_FAILURE_LIMIT) await store.lockThrottle(ctx, keys.address, now + LOCKOUT_MS);
+    if (addressFailures >= ADDRESS_FAILURE_LIMIT)
+      await store.lockThrottle(ctx, keys.address, now + LOCKOUT_MS);
   }
 }
 

@@ -12,7 +12,11 @@ export interface OrgAccess {
   readonly role: Role;
 }
 
-export async function resolveOrgAccess(ctx: Ctx, principal: Principal, orgRef: string): Promise<OrgAccess | undefined> {
+export async function resolveOrgAccess(
+  ctx: Ctx,
+  principal: Principal,
+  orgRef: string,
+): Promise<OrgAccess | undefined> {
   const org = await store.selectOrgByRef(ctx, orgRef);
   if (!org) return undefined;
   if (principal.orgRestriction !== undefined && principal.orgRestriction !== org.id) return undefined;

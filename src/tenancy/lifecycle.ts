@@ -12,6 +12,9 @@ export interface UserLifecycleListener {
    * The user must lose access: everywhere when suspended or deprovisioned, in `orgId` when
    * removed from it. `orgId` is also the org whose audit log records the revocations.
    */
-  onUserDeactivated(ctx: Ctx, event: { userId: string; orgId: string; reason: DeactivationReason }): Promise<void>;
+  onUserDeactivated(
+    ctx: Ctx,
+    event: { userId: string; orgId: string; reason: DeactivationReason },
+  ): Promise<void>;
   onRoleChanged(ctx: Ctx, event: { userId: string; orgId: string; from: Role; to: Role }): Promise<void>;
 }

@@ -3,11 +3,10 @@
 // so the user's sessions and keys stop working in the same commit.
 import type { AuditService } from '../audit/index.ts';
 import type { Role } from '../authz/index.ts';
-import { hashPassword } from '../core/passwords.ts';
-import { GatehouseError } from '../core/errors.ts';
+import { commonErrors, GatehouseError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import { type Page, decodeCursor, toPage } from '../core/pagination.ts';
-import { commonErrors } from '../core/errors.ts';
+import { decodeCursor, type Page, toPage } from '../core/pagination.ts';
+import { hashPassword } from '../core/passwords.ts';
 import { type Ctx, withTx } from '../db/index.ts';
 import { tenancyErrors } from './errors.ts';
 import type { UserLifecycleListener } from './lifecycle.ts';
@@ -49,7 +48,10 @@ export interface NewMemberInput {
 
 export function createMemberFunctions(audit: AuditService, listeners: readonly UserLifecycleListener[]) {
   /** Creates a user with no memberships; the caller's flow audits it and adds memberships. */
-  async function createUser(ctx: Ctx, input: { email: string; name: string; passwordHash?: string }): Promise<User> {
+  async function createUser(
+    ctx: Ctx,
+    input: { email: string; name: string; passwordHash?: string },
+  ): Promise<User> {
     const email = checkEmail(input.email);
     const passwordHash = input.passwordHash ?? null;
     const now = ctx.clock.now();
@@ -70,14 +72,24 @@ export function createMemberFunctions(audit: AuditService, listeners: readonly U
   async function addMember(ctx: Ctx, orgId: string, input: NewMemberInput): Promise<Member> {
     checkEmail(input.email);
     // Hash before the transaction: argon2 takes tens of milliseconds and must not hold locks.
-    const passwordHash = input.password === undefined ? undefined : await hashPassword(checkPassword(input.password));
+    const passwordHash =
+      input.password === undefined ? undefined : await hashPassword(checkPassword(input.password));
     return withTx(ctx, async (tx) => {
       const existing = await store.selectUserByEmail(tx, normalizeEmail(input.email));
-      if (existing && input.password !== undefined) throw new GatehouseError(tenancyErrors.userExists, { field: 'password' });
-      if (existing?.status === 'deprovisioned') throw new GatehouseError(tenancyErrors.userDeprovisioned, { field: 'email' });
-      const user = existing ? toUser(existing) : await createUser(tx, { email: input.email, name: input.name, passwordHash });
+      if (existing && input.password !== undefined)
+        throw new GatehouseError(tenancyErrors.userExists, { field: 'password' });
+      if (existing?.status === 'deprovisioned')
+        throw new GatehouseError(tenancyErrors.userDeprovisioned, { field: 'email' });
+      const user = existing
+        ? toUser(existing)
+        : await createUser(tx, { email: input.email, name: input.name, passwordHash });
       if (!existing) {
-        await audit.append(tx, { orgId, action: 'user.created', target: { kind: 'user', id: user.id }, data: { has_password: input.password !== undefined } });
+        await audit.append(tx, {
+          orgId,
+          action: 'user.created',
+          target: { kind: 'user', id: user.id },
+          data: { has_password: input.password !== undefined },
+        });
       }
       const now = tx.clock.now();
       await store.insertUnique(
@@ -93,13 +105,21 @@ export function createMemberFunctions(audit: AuditService, listeners: readonly U
         tenancyErrors.memberExists,
         'email',
       );
-      await audit.append(tx, { orgId, action: 'member.added', target: { kind: 'user', id: user.id }, data: { role: input.role, role_source: 'manual' } });
+      await audit.append(tx, {
+        orgId,
+        action: 'member.added',
+        target: { kind: 'user', id: user.id },
+        data: { role: input.role, role_source: 'manual' },
+      });
       return { ...user, role: input.role, role_source: 'manual', joined_at: new Date(now).toISOString() };
     });
   }
 
   async function getMember(ctx: Ctx, orgId: string, userId: string): Promise<Member> {
-    const [membership, user] = await Promise.all([store.selectMembership(ctx, orgId, userId), store.selectUserById(ctx, userId)]);
+    const [membership, user] = await Promise.all([
+      store.selectMembership(ctx, orgId, userId),
+      store.selectUserById(ctx, userId),
+    ]);
     if (!membership || !user) throw new GatehouseError(tenancyErrors.userNotFound, { field: 'user_id' });
     return {
       ...toUser(user),
@@ -117,9 +137,19 @@ export function createMemberFunctions(audit: AuditService, listeners: readonly U
     let after: string | undefined;
     if (query.cursor !== undefined) {
       after = decodeCursor(query.cursor);
-      if (after === undefined) throw new GatehouseError(commonErrors.invalidRequest, { field: 'cursor', message: 'The cursor is not valid.' });
+      if (after === undefined)
+        throw new GatehouseError(commonErrors.invalidRequest, {
+          field: 'cursor',
+          message: 'The cursor is not valid.',
+        });
     }
-    const rows = await store.selectMembers(ctx, { orgId, after, role: query.role, status: query.status, limit: query.limit + 1 });
+    const rows = await store.selectMembers(ctx, {
+      orgId,
+      after,
+      role: query.role,
+      status: query.status,
+      limit: query.limit + 1,
+    });
     const members = rows.map((r) => ({
       id: r.id,
       email: r.email,
@@ -134,13 +164,18 @@ export function createMemberFunctions(audit: AuditService, listeners: readonly U
   }
 
   async function ensureAdminRemains(ctx: Ctx, orgId: string, member: Member): Promise<void> {
-    if (member.role === 'admin' && member.status === 'active' && (await store.countActiveAdmins(ctx, orgId)) <= 1) {
+    if (
+      member.role === 'admin' &&
+      member.status === 'active' &&
+      (await store.countActiveAdmins(ctx, orgId)) <= 1
+    ) {
       throw new GatehouseError(tenancyErrors.lastAdmin);
     }
   }
 
   function refuseSelf(ctx: Ctx, userId: string): void {
-    if (ctx.principal?.kind === 'user' && ctx.principal.id === userId) throw new GatehouseError(tenancyErrors.cannotChangeSelf);
+    if (ctx.principal?.kind === 'user' && ctx.principal.id === userId)
+      throw new GatehouseError(tenancyErrors.cannotChangeSelf);
   }
 
   async function changeRole(ctx: Ctx, orgId: string, userId: string, role: Role): Promise<Member> {
@@ -157,7 +192,8 @@ export function createMemberFunctions(audit: AuditService, listeners: readonly U
         data: { from: member.role, to: role, role_source: 'manual' },
       });
       if (member.role !== role) {
-        for (const listener of listeners) await listener.onRoleChanged(tx, { userId, orgId, from: member.role, to: role });
+        for (const listener of listeners)
+          await listener.onRoleChanged(tx, { userId, orgId, from: member.role, to: role });
       }
       return { ...member, role, role_source: 'manual' };
     });
@@ -168,8 +204,14 @@ export function createMemberFunctions(audit: AuditService, listeners: readonly U
       const member = await getMember(tx, orgId, userId);
       await ensureAdminRemains(tx, orgId, member);
       await store.deleteMembership(tx, orgId, userId);
-      await audit.append(tx, { orgId, action: 'member.removed', target: { kind: 'user', id: userId }, data: { role: member.role } });
-      for (const listener of listeners) await listener.onUserDeactivated(tx, { userId, orgId, reason: 'removed_from_org' });
+      await audit.append(tx, {
+        orgId,
+        action: 'member.removed',
+        target: { kind: 'user', id: userId },
+        data: { role: member.role },
+      });
+      for (const listener of listeners)
+        await listener.onUserDeactivated(tx, { userId, orgId, reason: 'removed_from_org' });
     });
   }
 
@@ -177,13 +219,19 @@ export function createMemberFunctions(audit: AuditService, listeners: readonly U
    * Suspension is a property of the user, not the membership, so an org admin may only
    * suspend someone whose every membership is in this org; otherwise they remove them.
    */
-  async function setMemberStatus(ctx: Ctx, orgId: string, userId: string, status: 'active' | 'suspended'): Promise<Member> {
+  async function setMemberStatus(
+    ctx: Ctx,
+    orgId: string,
+    userId: string,
+    status: 'active' | 'suspended',
+  ): Promise<Member> {
     refuseSelf(ctx, userId);
     return withTx(ctx, async (tx) => {
       const member = await getMember(tx, orgId, userId);
       if (member.status === status) return member;
       if (member.status === 'deprovisioned') throw new GatehouseError(tenancyErrors.userDeprovisioned);
-      if ((await store.countMembershipsOfUser(tx, userId)) > 1) throw new GatehouseError(tenancyErrors.memberOfOtherOrgs);
+      if ((await store.countMembershipsOfUser(tx, userId)) > 1)
+        throw new GatehouseError(tenancyErrors.memberOfOtherOrgs);
       if (status === 'suspended') await ensureAdminRemains(tx, orgId, member);
       await store.updateUserRow(tx, userId, { status, updated_at: tx.clock.now() });
       await audit.append(tx, {
@@ -192,7 +240,8 @@ export function createMemberFunctions(audit: AuditService, listeners: readonly U
         target: { kind: 'user', id: userId },
       });
       if (status === 'suspended') {
-        for (const listener of listeners) await listener.onUserDeactivated(tx, { userId, orgId, reason: 'suspended' });
+        for (const listener of listeners)
+          await listener.onUserDeactivated(tx, { userId, orgId, reason: 'suspended' });
       }
       return { ...member, status };
     });
@@ -224,8 +273,14 @@ export function createMemberFunctions(audit: AuditService, listeners: readonly U
 
   async function updateProfile(ctx: Ctx, userId: string, patch: { name?: string }): Promise<User> {
     return withTx(ctx, async (tx) => {
-      if (patch.name !== undefined) await store.updateUserRow(tx, userId, { name: patch.name.trim(), updated_at: tx.clock.now() });
-      await audit.append(tx, { orgId: null, action: 'user.profile_updated', target: { kind: 'user', id: userId }, data: { fields: Object.keys(patch) } });
+      if (patch.name !== undefined)
+        await store.updateUserRow(tx, userId, { name: patch.name.trim(), updated_at: tx.clock.now() });
+      await audit.append(tx, {
+        orgId: null,
+        action: 'user.profile_updated',
+        target: { kind: 'user', id: userId },
+        data: { fields: Object.keys(patch) },
+      });
       const user = await getUser(tx, userId);
       if (!user) throw new GatehouseError(tenancyErrors.userNotFound);
       return user;

@@ -1,6 +1,6 @@
 // Organizations: the tenant (SPEC §1). Creating one makes its creator the first admin.
 import type { AuditService } from '../audit/index.ts';
-import { type Role, isRole } from '../authz/index.ts';
+import { isRole, type Role } from '../authz/index.ts';
 import { DAY, HOUR } from '../core/clock.ts';
 import { GatehouseError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
@@ -42,7 +42,11 @@ export function toOrg(row: store.OrgRow): Org {
 }
 
 export function createOrgFunctions(audit: AuditService) {
-  async function createOrg(ctx: Ctx, input: { slug: string; name: string }, adminUserId: string): Promise<Org> {
+  async function createOrg(
+    ctx: Ctx,
+    input: { slug: string; name: string },
+    adminUserId: string,
+  ): Promise<Org> {
     checkSlug(input.slug);
     return withTx(ctx, async (tx) => {
       const now = tx.clock.now();
@@ -65,7 +69,12 @@ export function createOrgFunctions(audit: AuditService) {
         created_at: now,
         updated_at: now,
       });
-      await audit.append(tx, { orgId: row.id, action: 'org.created', target: { kind: 'org', id: row.id }, data: { slug: row.slug } });
+      await audit.append(tx, {
+        orgId: row.id,
+        action: 'org.created',
+        target: { kind: 'org', id: row.id },
+        data: { slug: row.slug },
+      });
       await audit.append(tx, {
         orgId: row.id,
         action: 'member.added',
@@ -93,19 +102,31 @@ export function createOrgFunctions(audit: AuditService) {
       const set: Partial<store.OrgRow> = { updated_at: now };
       if (patch.name !== undefined) set.name = patch.name.trim();
       if (patch.default_role !== undefined) set.default_role = patch.default_role;
-      if (patch.session_idle_timeout_seconds !== undefined) set.session_idle_timeout_ms = patch.session_idle_timeout_seconds * 1000;
+      if (patch.session_idle_timeout_seconds !== undefined)
+        set.session_idle_timeout_ms = patch.session_idle_timeout_seconds * 1000;
       if (patch.session_absolute_lifetime_seconds !== undefined) {
         set.session_absolute_lifetime_ms = patch.session_absolute_lifetime_seconds * 1000;
       }
       await store.updateOrgRow(tx, orgId, set);
-      await audit.append(tx, { orgId, action: 'org.settings_updated', target: { kind: 'org', id: orgId }, data: { ...patch } });
+      await audit.append(tx, {
+        orgId,
+        action: 'org.settings_updated',
+        target: { kind: 'org', id: orgId },
+        data: { ...patch },
+      });
       return getOrg(tx, orgId);
     });
   }
 
   async function listOrgsOfUser(ctx: Ctx, userId: string) {
     const rows = await store.selectOrgsOfUser(ctx, userId);
-    return rows.map((r) => ({ id: r.id, slug: r.slug, name: r.name, role: r.role, role_source: r.role_source }));
+    return rows.map((r) => ({
+      id: r.id,
+      slug: r.slug,
+      name: r.name,
+      role: r.role,
+      role_source: r.role_source,
+    }));
   }
 
   /** Every org, for operator commands (audit verify over all chains). */

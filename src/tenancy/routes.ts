@@ -11,9 +11,9 @@ import {
   OrgParams,
   OrgSchema,
   PageQuery,
+  pageOf,
   RoleSchema,
   SlugSchema,
-  pageOf,
 } from './schemas.ts';
 import type { TenancyService } from './service.ts';
 
@@ -34,10 +34,17 @@ const UpdateOrgBody = Type.Object(
 const MemberListQuery = Type.Object({
   ...PageQuery,
   role: Type.Optional(RoleSchema),
-  status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('suspended'), Type.Literal('deprovisioned')])),
+  status: Type.Optional(
+    Type.Union([Type.Literal('active'), Type.Literal('suspended'), Type.Literal('deprovisioned')]),
+  ),
 });
 const AddMemberBody = Type.Object(
-  { email: EmailSchema, name: NameSchema, role: RoleSchema, password: Type.Optional(Type.String({ maxLength: 256 })) },
+  {
+    email: EmailSchema,
+    name: NameSchema,
+    role: RoleSchema,
+    password: Type.Optional(Type.String({ maxLength: 256 })),
+  },
   { additionalProperties: false },
 );
 const UpdateMemberBody = Type.Object(
@@ -47,12 +54,20 @@ const UpdateMemberBody = Type.Object(
   },
   { additionalProperties: false, minProperties: 1 },
 );
-const OrgSummary = Type.Object({ id: Type.String(), slug: Type.String(), name: Type.String(), role: Type.String() });
+const OrgSummary = Type.Object({
+  id: Type.String(),
+  slug: Type.String(),
+  name: Type.String(),
+  role: Type.String(),
+});
 
 export const v1TenancyRoutes: FastifyPluginAsync<TenancyRouteOptions> = async (app, { tenancy }) => {
   app.get(
     '/orgs',
-    { config: { permission: 'profile:own' }, schema: { response: { 200: Type.Object({ data: Type.Array(OrgSummary) }) } } },
+    {
+      config: { permission: 'profile:own' },
+      schema: { response: { 200: Type.Object({ data: Type.Array(OrgSummary) }) } },
+    },
     async function listMyOrgs(request) {
       const principal = request.auth!.principal;
       if (principal.kind === 'service_account' && principal.orgRestriction) {
@@ -84,7 +99,10 @@ export const v1TenancyRoutes: FastifyPluginAsync<TenancyRouteOptions> = async (a
 
   app.patch<{ Params: Static<typeof OrgParams>; Body: Static<typeof UpdateOrgBody> }>(
     '/orgs/:org',
-    { config: { permission: 'settings:write' }, schema: { params: OrgParams, body: UpdateOrgBody, response: { 200: OrgSchema } } },
+    {
+      config: { permission: 'settings:write' },
+      schema: { params: OrgParams, body: UpdateOrgBody, response: { 200: OrgSchema } },
+    },
     async function updateOrg(request) {
       return tenancy.updateOrgSettings(request.ctx, requireOrg(request.orgAccess).org.id, request.body);
     },
@@ -97,14 +115,21 @@ export const v1TenancyRoutes: FastifyPluginAsync<TenancyRouteOptions> = async (a
       schema: { params: OrgParams, querystring: MemberListQuery, response: { 200: pageOf(MemberSchema) } },
     },
     async function listMembers(request) {
-      const page = await tenancy.listMembers(request.ctx, requireOrg(request.orgAccess).org.id, request.query);
+      const page = await tenancy.listMembers(
+        request.ctx,
+        requireOrg(request.orgAccess).org.id,
+        request.query,
+      );
       return { data: page.items, next_cursor: page.nextCursor };
     },
   );
 
   app.post<{ Params: Static<typeof OrgParams>; Body: Static<typeof AddMemberBody> }>(
     '/orgs/:org/members',
-    { config: { permission: 'members:write' }, schema: { params: OrgParams, body: AddMemberBody, response: { 201: MemberSchema } } },
+    {
+      config: { permission: 'members:write' },
+      schema: { params: OrgParams, body: AddMemberBody, response: { 201: MemberSchema } },
+    },
     async function addMember(request, reply) {
       const member = await tenancy.addMember(request.ctx, requireOrg(request.orgAccess).org.id, request.body);
       return reply.status(201).send(member);
@@ -113,7 +138,10 @@ export const v1TenancyRoutes: FastifyPluginAsync<TenancyRouteOptions> = async (a
 
   app.get<{ Params: Static<typeof MemberParams> }>(
     '/orgs/:org/members/:user_id',
-    { config: { permission: 'members:read' }, schema: { params: MemberParams, response: { 200: MemberSchema } } },
+    {
+      config: { permission: 'members:read' },
+      schema: { params: MemberParams, response: { 200: MemberSchema } },
+    },
     async function getMember(request) {
       return tenancy.getMember(request.ctx, requireOrg(request.orgAccess).org.id, request.params.user_id);
     },

@@ -1,15 +1,20 @@
 // SQL for orgs, users and memberships. Unique violations become tenancy errors here so the
 // service never sees a driver error.
-import { GatehouseError } from '../core/errors.ts';
-import { type Ctx, isUniqueViolation } from '../db/index.ts';
-import type { MembershipsTable, OrgsTable, UsersTable } from '../db/index.ts';
+
 import type { ErrorDefinition } from '../core/errors.ts';
+import { GatehouseError } from '../core/errors.ts';
+import type { MembershipsTable, OrgsTable, UsersTable } from '../db/index.ts';
+import { type Ctx, isUniqueViolation } from '../db/index.ts';
 
 export type OrgRow = OrgsTable;
 export type UserRow = UsersTable;
 export type MembershipRow = MembershipsTable;
 
-export async function insertUnique<T>(work: () => Promise<T>, onDuplicate: ErrorDefinition, field: string): Promise<T> {
+export async function insertUnique<T>(
+  work: () => Promise<T>,
+  onDuplicate: ErrorDefinition,
+  field: string,
+): Promise<T> {
   try {
     return await work();
   } catch (error) {
@@ -53,14 +58,22 @@ export function selectUserById(ctx: Ctx, id: string): Promise<UserRow | undefine
 }
 
 export function selectUserByEmail(ctx: Ctx, emailNormalized: string): Promise<UserRow | undefined> {
-  return ctx.db.selectFrom('users').selectAll().where('email_normalized', '=', emailNormalized).executeTakeFirst();
+  return ctx.db
+    .selectFrom('users')
+    .selectAll()
+    .where('email_normalized', '=', emailNormalized)
+    .executeTakeFirst();
 }
 
 export async function insertUser(ctx: Ctx, row: UserRow): Promise<void> {
   await ctx.db.insertInto('users').values(row).execute();
 }
 
-export async function updateUserRow(ctx: Ctx, id: string, patch: Partial<Omit<UserRow, 'id'>>): Promise<void> {
+export async function updateUserRow(
+  ctx: Ctx,
+  id: string,
+  patch: Partial<Omit<UserRow, 'id'>>,
+): Promise<void> {
   await ctx.db.updateTable('users').set(patch).where('id', '=', id).execute();
 }
 
@@ -72,7 +85,11 @@ export async function countUsers(ctx: Ctx): Promise<number> {
   return Number(row.n);
 }
 
-export function selectMembership(ctx: Ctx, orgId: string, userId: string): Promise<MembershipRow | undefined> {
+export function selectMembership(
+  ctx: Ctx,
+  orgId: string,
+  userId: string,
+): Promise<MembershipRow | undefined> {
   return ctx.db
     .selectFrom('memberships')
     .selectAll()

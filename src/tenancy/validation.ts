@@ -26,7 +26,8 @@ export function checkSlug(slug: string, field = 'slug'): string {
 
 export function checkEmail(email: string, field = 'email'): string {
   const trimmed = email.trim();
-  if (trimmed.length > 254 || !emailRegex.test(trimmed)) throw new GatehouseError(tenancyErrors.invalidEmail, { field });
+  if (trimmed.length > 254 || !emailRegex.test(trimmed))
+    throw new GatehouseError(tenancyErrors.invalidEmail, { field });
   return trimmed;
 }
 

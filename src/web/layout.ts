@@ -1,4 +1,4 @@
-import { type SafeHtml, html } from './html.ts';
+import { html, type SafeHtml } from './html.ts';
 
 export const STYLESHEET_PATH = '/assets/gatehouse.css';
 

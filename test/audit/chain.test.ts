@@ -9,10 +9,22 @@ describeEachBackend('audit log', (app) => {
     const t = app();
     const { admin, orgId } = await setUpOrgWithAdmin(t, 'trail');
     const viewer = await addMember(t, admin, 'trail', 'viewer', 'v@trail.example');
-    await asBrowser(t, admin, { method: 'PATCH', url: `/v1/orgs/trail/members/${viewer.userId}`, payload: { status: 'suspended' } });
+    await asBrowser(t, admin, {
+      method: 'PATCH',
+      url: `/v1/orgs/trail/members/${viewer.userId}`,
+      payload: { status: 'suspended' },
+    });
     const res = await asBrowser(t, admin, { method: 'GET', url: '/v1/orgs/trail/audit?limit=200' });
     assert.equal(res.statusCode, 200);
-    const events = (res.json().data as { action: string; actor: { id: string }; target: { id: string } | null; request_id: string; ip: string }[]).reverse();
+    const events = (
+      res.json().data as {
+        action: string;
+        actor: { id: string };
+        target: { id: string } | null;
+        request_id: string;
+        ip: string;
+      }[]
+    ).reverse();
     const actions = events.map((e) => e.action);
     assert.deepEqual(actions, [
       'org.created',
@@ -40,11 +52,17 @@ describeEachBackend('audit log', (app) => {
     const t = app();
     const { admin } = await setUpOrgWithAdmin(t, 'pages');
     for (let i = 0; i < 3; i++) await addMember(t, admin, 'pages', 'user', `u${i}@pages.example`);
-    const first = await asBrowser(t, admin, { method: 'GET', url: '/v1/orgs/pages/audit?action=member.*&limit=2' });
+    const first = await asBrowser(t, admin, {
+      method: 'GET',
+      url: '/v1/orgs/pages/audit?action=member.*&limit=2',
+    });
     const body = first.json();
     assert.equal(body.data.length, 2);
     assert.ok(body.next_cursor);
-    const second = await asBrowser(t, admin, { method: 'GET', url: `/v1/orgs/pages/audit?action=member.*&limit=2&cursor=${body.next_cursor}` });
+    const second = await asBrowser(t, admin, {
+      method: 'GET',
+      url: `/v1/orgs/pages/audit?action=member.*&limit=2&cursor=${body.next_cursor}`,
+    });
     const rest = second.json();
     assert.equal(rest.data.length, 2, 'four member.added events: the admin and three users');
     assert.equal(rest.next_cursor, null);
@@ -65,7 +83,9 @@ describeEachBackend('audit log', (app) => {
       .where('action', '=', 'member.added')
       .orderBy('seq', 'desc')
       .executeTakeFirstOrThrow();
-    await sql`update audit_events set data_json = ${'{"role":"admin","role_source":"manual"}'} where id = ${victim.id}`.execute(t.database.db);
+    await sql`update audit_events set data_json = ${'{"role":"admin","role_source":"manual"}'} where id = ${victim.id}`.execute(
+      t.database.db,
+    );
     const verify = await asBrowser(t, admin, { method: 'GET', url: '/v1/orgs/tamper/audit/verify' });
     const body = verify.json();
     assert.equal(body.valid, false);
@@ -79,7 +99,9 @@ describeEachBackend('audit log', (app) => {
     const { admin, orgId } = await setUpOrgWithAdmin(t, 'deletion');
     await addMember(t, admin, 'deletion', 'user', 'u@deletion.example');
     await sql`delete from audit_events where chain_id = ${orgId} and seq = 3`.execute(t.database.db);
-    const middle = (await asBrowser(t, admin, { method: 'GET', url: '/v1/orgs/deletion/audit/verify' })).json();
+    const middle = (
+      await asBrowser(t, admin, { method: 'GET', url: '/v1/orgs/deletion/audit/verify' })
+    ).json();
     assert.equal(middle.valid, false);
     assert.equal(middle.first_broken.seq, 3);
     assert.equal(middle.first_broken.reason, 'missing_events');
@@ -92,8 +114,12 @@ describeEachBackend('audit log', (app) => {
       .where('chain_id', '=', other.orgId)
       .orderBy('seq', 'desc')
       .executeTakeFirstOrThrow();
-    await sql`delete from audit_events where chain_id = ${other.orgId} and seq = ${last.seq}`.execute(t2.database.db);
-    const tail = (await asBrowser(t2, other.admin, { method: 'GET', url: '/v1/orgs/deletion-tail/audit/verify' })).json();
+    await sql`delete from audit_events where chain_id = ${other.orgId} and seq = ${last.seq}`.execute(
+      t2.database.db,
+    );
+    const tail = (
+      await asBrowser(t2, other.admin, { method: 'GET', url: '/v1/orgs/deletion-tail/audit/verify' })
+    ).json();
     assert.equal(tail.valid, false);
     assert.equal(tail.first_broken.seq, Number(last.seq));
   });

@@ -3,12 +3,12 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { type ManualClock, createManualClock } from '../../src/core/clock.ts';
+import { createManualClock, type ManualClock } from '../../src/core/clock.ts';
 import { generateMasterKey, parseMasterKey } from '../../src/core/secrets.ts';
 import { type DbHandle, openDb } from '../../src/db/index.ts';
 import type { RouteEntry } from '../../src/http/index.ts';
-import { type Services, createServices } from '../../src/services.ts';
-import { type BackendKind, type TestDatabase, createTestDatabase } from './backends.ts';
+import { createServices, type Services } from '../../src/services.ts';
+import { type BackendKind, createTestDatabase, type TestDatabase } from './backends.ts';
 import { silentLogger } from './logger.ts';
 
 export const TEST_PASSWORD = 'correct horse battery staple';
@@ -36,7 +36,13 @@ export async function createTestApp(kind: BackendKind, env: Record<string, strin
   const database = openDb(testDatabase.config, silentLogger);
   await database.migrateToLatest();
   const clock = createManualClock(Date.UTC(2026, 10, 1, 9, 0, 0));
-  const services = createServices({ config, database, clock, log: silentLogger, masterKey: parseMasterKey(masterKey) });
+  const services = createServices({
+    config,
+    database,
+    clock,
+    log: silentLogger,
+    masterKey: parseMasterKey(masterKey),
+  });
   const { app, routes } = await buildApp(services, silentLogger);
   await app.ready();
   return {
@@ -64,7 +70,8 @@ export interface Browser {
 
 function mergeSetCookies(jar: Record<string, string>, response: LightMyRequestResponse): void {
   for (const c of response.cookies as { name: string; value: string; expires?: Date }[]) {
-    if (c.value === '' || (c.expires && c.expires.getTime() < Date.now() - 1000 * 86400 * 365)) delete jar[c.name];
+    if (c.value === '' || (c.expires && c.expires.getTime() < Date.now() - 1000 * 86400 * 365))
+      delete jar[c.name];
     else jar[c.name] = c.value;
   }
 }
@@ -83,7 +90,12 @@ export function hiddenField(html: string, name: string): string {
 }
 
 /** Signs in through the real /login form, as a browser would. */
-export async function signIn(t: TestApp, email: string, password = TEST_PASSWORD, ip = '127.0.0.1'): Promise<Browser> {
+export async function signIn(
+  t: TestApp,
+  email: string,
+  password = TEST_PASSWORD,
+  ip = '127.0.0.1',
+): Promise<Browser> {
   const jar: Record<string, string> = {};
   const page = await t.app.inject({ method: 'GET', url: '/login', remoteAddress: ip });
   mergeSetCookies(jar, page);
@@ -95,7 +107,8 @@ export async function signIn(t: TestApp, email: string, password = TEST_PASSWORD
     payload: form({ email, password, csrf_token: hiddenField(page.body, 'csrf_token') }),
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
   });
-  if (response.statusCode !== 303) throw new Error(`sign-in failed: ${response.statusCode} ${response.body.slice(0, 200)}`);
+  if (response.statusCode !== 303)
+    throw new Error(`sign-in failed: ${response.statusCode} ${response.body.slice(0, 200)}`);
   mergeSetCookies(jar, response);
   const me = await t.app.inject({ method: 'GET', url: '/v1/me', cookies: jar });
   const body = me.json() as { csrf_token: string; principal: { id: string } };
@@ -103,7 +116,11 @@ export async function signIn(t: TestApp, email: string, password = TEST_PASSWORD
 }
 
 /** Sends a /v1 request as a signed-in browser, with the CSRF header on unsafe methods. */
-export function asBrowser(t: TestApp, browser: Browser, options: InjectOptions): Promise<LightMyRequestResponse> {
+export function asBrowser(
+  t: TestApp,
+  browser: Browser,
+  options: InjectOptions,
+): Promise<LightMyRequestResponse> {
   return t.app.inject({
     ...options,
     cookies: browser.cookies,

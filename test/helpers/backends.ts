@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { DatabaseConfig } from '../../src/config.ts';
-import { migrations } from '../../src/db/migrations/index.ts';
 import { openDb } from '../../src/db/index.ts';
+import { migrations } from '../../src/db/migrations/index.ts';
 import { silentLogger } from './logger.ts';
 
 export type BackendKind = 'sqlite' | 'postgres';
@@ -43,7 +43,10 @@ async function ensureTemplate(admin: pg.Client): Promise<void> {
   const exists = await admin.query('select 1 from pg_database where datname = $1', [templateName]);
   if (exists.rowCount) return;
   await admin.query(`create database "${templateName}"`);
-  const handle = openDb({ kind: 'postgres', url: withDatabase(pgUrl!, templateName), poolSize: 2 }, silentLogger);
+  const handle = openDb(
+    { kind: 'postgres', url: withDatabase(pgUrl!, templateName), poolSize: 2 },
+    silentLogger,
+  );
   try {
     await handle.migrateToLatest();
   } finally {

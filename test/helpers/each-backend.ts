@@ -1,7 +1,7 @@
 // Runs a suite once per database backend, naming each run `[sqlite]` / `[postgres]` so the
 // CI report can prove both tiers ran.
 import { after, before, describe } from 'node:test';
-import { type TestApp, createTestApp } from './app.ts';
+import { createTestApp, type TestApp } from './app.ts';
 import { backendKinds } from './backends.ts';
 
 export function describeEachBackend(name: string, body: (get: () => TestApp) => void): void {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { MINUTE } from '../../src/core/clock.ts';
 import type { TestApp } from '../helpers/app.ts';
-import { TEST_PASSWORD, form, hiddenField, setUpOrgWithAdmin } from '../helpers/app.ts';
+import { form, hiddenField, setUpOrgWithAdmin, TEST_PASSWORD } from '../helpers/app.ts';
 import { describeEachBackend } from '../helpers/each-backend.ts';
 
 async function attempt(t: TestApp, email: string, password: string, ip = '10.0.0.1') {
@@ -47,7 +47,8 @@ describeEachBackend('sign-in under attack', (app) => {
     const t = app();
     await setUpOrgWithAdmin(t, 'lockout');
     for (const email of ['admin@lockout.example', 'ghost@lockout.example']) {
-      for (let i = 0; i < 5; i++) assert.equal((await attempt(t, email, 'nope nope nope', `10.3.${i}.1`)).res.statusCode, 401);
+      for (let i = 0; i < 5; i++)
+        assert.equal((await attempt(t, email, 'nope nope nope', `10.3.${i}.1`)).res.statusCode, 401);
       const locked = await attempt(t, email, TEST_PASSWORD, '10.3.9.9');
       assert.equal(locked.res.statusCode, 429);
       assert.ok(Number(locked.res.headers['retry-after']) > 0);
@@ -103,11 +104,19 @@ describeEachBackend('sign-in under attack', (app) => {
     const t = app();
     await setUpOrgWithAdmin(t, 'forged');
     for (const cookie of ['x', 'A'.repeat(43), '../../etc/passwd']) {
-      const res = await t.app.inject({ method: 'GET', url: '/v1/me', cookies: { gatehouse_session: cookie } });
+      const res = await t.app.inject({
+        method: 'GET',
+        url: '/v1/me',
+        cookies: { gatehouse_session: cookie },
+      });
       assert.equal(res.statusCode, 401);
       assert.equal(res.json().error.code, 'session_invalid');
     }
-    const bearer = await t.app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: 'Bearer nonsense' } });
+    const bearer = await t.app.inject({
+      method: 'GET',
+      url: '/v1/me',
+      headers: { authorization: 'Bearer nonsense' },
+    });
     assert.equal(bearer.statusCode, 401);
     assert.equal(bearer.json().error.code, 'unsupported_credential');
   });
@@ -123,7 +132,12 @@ describeEachBackend('sign-in under attack', (app) => {
         url: '/login',
         cookies: { gatehouse_csrf: csrf.value },
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        payload: form({ email: 'admin@redirect.example', password: TEST_PASSWORD, csrf_token: hiddenField(page.body, 'csrf_token'), return_to: target }),
+        payload: form({
+          email: 'admin@redirect.example',
+          password: TEST_PASSWORD,
+          csrf_token: hiddenField(page.body, 'csrf_token'),
+          return_to: target,
+        }),
       });
       assert.equal(res.statusCode, 303);
       assert.equal(res.headers.location, '/admin/');

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { HOUR, MINUTE } from '../../src/core/clock.ts';
-import { TEST_PASSWORD, addMember, asBrowser, form, hiddenField, setUpOrgWithAdmin, signIn } from '../helpers/app.ts';
+import {
+  addMember,
+  asBrowser,
+  form,
+  hiddenField,
+  setUpOrgWithAdmin,
+  signIn,
+  TEST_PASSWORD,
+} from '../helpers/app.ts';
 import { describeEachBackend } from '../helpers/each-backend.ts';
 
 describeEachBackend('local sign-in and sessions', (app) => {
@@ -28,7 +36,11 @@ describeEachBackend('local sign-in and sessions', (app) => {
       url: '/login',
       cookies: { gatehouse_csrf: csrfCookie.value },
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: form({ email: 'admin@cookies.example', password: TEST_PASSWORD, csrf_token: hiddenField(page.body, 'csrf_token') }),
+      payload: form({
+        email: 'admin@cookies.example',
+        password: TEST_PASSWORD,
+        csrf_token: hiddenField(page.body, 'csrf_token'),
+      }),
     });
     assert.equal(res.statusCode, 303);
     const raw = String(res.headers['set-cookie']);
@@ -68,7 +80,10 @@ describeEachBackend('local sign-in and sessions', (app) => {
     const t = app();
     const { admin } = await setUpOrgWithAdmin(t, 'timeouts');
     t.clock.advance(11 * HOUR);
-    assert.equal((await t.app.inject({ method: 'GET', url: '/v1/me', cookies: admin.cookies })).statusCode, 200);
+    assert.equal(
+      (await t.app.inject({ method: 'GET', url: '/v1/me', cookies: admin.cookies })).statusCode,
+      200,
+    );
     t.clock.advance(12 * HOUR + MINUTE);
     const idle = await t.app.inject({ method: 'GET', url: '/v1/me', cookies: admin.cookies });
     assert.equal(idle.statusCode, 401);
@@ -77,7 +92,10 @@ describeEachBackend('local sign-in and sessions', (app) => {
     const fresh = await signIn(t, 'admin@timeouts.example');
     for (let i = 0; i < 15; i++) {
       t.clock.advance(11 * HOUR);
-      assert.equal((await t.app.inject({ method: 'GET', url: '/v1/me', cookies: fresh.cookies })).statusCode, 200);
+      assert.equal(
+        (await t.app.inject({ method: 'GET', url: '/v1/me', cookies: fresh.cookies })).statusCode,
+        200,
+      );
     }
     t.clock.advance(11 * HOUR);
     const absolute = await t.app.inject({ method: 'GET', url: '/v1/me', cookies: fresh.cookies });
@@ -96,33 +114,59 @@ describeEachBackend('local sign-in and sessions', (app) => {
     assert.ok(other);
     const revoke = await asBrowser(t, admin, { method: 'DELETE', url: `/v1/me/sessions/${other.id}` });
     assert.equal(revoke.statusCode, 204);
-    assert.equal((await t.app.inject({ method: 'GET', url: '/v1/me', cookies: second.cookies })).statusCode, 401);
-    assert.equal((await t.app.inject({ method: 'GET', url: '/v1/me', cookies: admin.cookies })).statusCode, 200);
+    assert.equal(
+      (await t.app.inject({ method: 'GET', url: '/v1/me', cookies: second.cookies })).statusCode,
+      401,
+    );
+    assert.equal(
+      (await t.app.inject({ method: 'GET', url: '/v1/me', cookies: admin.cookies })).statusCode,
+      200,
+    );
   });
 
   it('lets an admin end every session of a member', async () => {
     const t = app();
     const { admin } = await setUpOrgWithAdmin(t, 'adminrevoke');
     const member = await addMember(t, admin, 'adminrevoke', 'user', 'u@adminrevoke.example');
-    const res = await asBrowser(t, admin, { method: 'DELETE', url: `/v1/orgs/adminrevoke/members/${member.userId}/sessions` });
+    const res = await asBrowser(t, admin, {
+      method: 'DELETE',
+      url: `/v1/orgs/adminrevoke/members/${member.userId}/sessions`,
+    });
     assert.equal(res.statusCode, 200);
     assert.equal(res.json().revoked, 1);
-    assert.equal((await t.app.inject({ method: 'GET', url: '/v1/me', cookies: member.cookies })).statusCode, 401);
+    assert.equal(
+      (await t.app.inject({ method: 'GET', url: '/v1/me', cookies: member.cookies })).statusCode,
+      401,
+    );
   });
 
   it('ends a member’s sessions at once when they are suspended or their role changes', async () => {
     const t = app();
     const { admin } = await setUpOrgWithAdmin(t, 'lifecycle');
     const viewer = await addMember(t, admin, 'lifecycle', 'viewer', 'v@lifecycle.example');
-    const promote = await asBrowser(t, admin, { method: 'PATCH', url: `/v1/orgs/lifecycle/members/${viewer.userId}`, payload: { role: 'user' } });
+    const promote = await asBrowser(t, admin, {
+      method: 'PATCH',
+      url: `/v1/orgs/lifecycle/members/${viewer.userId}`,
+      payload: { role: 'user' },
+    });
     assert.equal(promote.statusCode, 200);
-    assert.equal((await t.app.inject({ method: 'GET', url: '/v1/me', cookies: viewer.cookies })).statusCode, 401);
+    assert.equal(
+      (await t.app.inject({ method: 'GET', url: '/v1/me', cookies: viewer.cookies })).statusCode,
+      401,
+    );
 
     const again = await signIn(t, 'v@lifecycle.example');
-    const suspend = await asBrowser(t, admin, { method: 'PATCH', url: `/v1/orgs/lifecycle/members/${viewer.userId}`, payload: { status: 'suspended' } });
+    const suspend = await asBrowser(t, admin, {
+      method: 'PATCH',
+      url: `/v1/orgs/lifecycle/members/${viewer.userId}`,
+      payload: { status: 'suspended' },
+    });
     assert.equal(suspend.statusCode, 200);
     assert.equal(suspend.json().status, 'suspended');
-    assert.equal((await t.app.inject({ method: 'GET', url: '/v1/me', cookies: again.cookies })).statusCode, 401);
+    assert.equal(
+      (await t.app.inject({ method: 'GET', url: '/v1/me', cookies: again.cookies })).statusCode,
+      401,
+    );
     await assert.rejects(signIn(t, 'v@lifecycle.example'), /403/);
   });
 });

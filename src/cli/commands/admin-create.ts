@@ -16,7 +16,9 @@ export function registerAdminCreate(program: Command): void {
   const admin = program.command('admin').description('operator commands for administrators');
   admin
     .command('create')
-    .description('make EMAIL an admin of org SLUG, creating the user and the org if missing (password from a prompt or stdin)')
+    .description(
+      'make EMAIL an admin of org SLUG, creating the user and the org if missing (password from a prompt or stdin)',
+    )
     .requiredOption('--email <email>', 'the admin’s email address')
     .requiredOption('--org <slug>', 'the organization slug')
     .option('--name <name>', 'the admin’s display name (new users)')
@@ -37,14 +39,22 @@ export function registerAdminCreate(program: Command): void {
           });
         } catch (error) {
           if (isGatehouseError(error) && error.status < 500) {
-            throw new CliError(`${error.field ? `--${error.field.replace(/_/g, '-')}: ` : ''}${error.message}`, exitCodes.error);
+            throw new CliError(
+              `${error.field ? `--${error.field.replace(/_/g, '-')}: ` : ''}${error.message}`,
+              exitCodes.error,
+            );
           }
           throw error;
         }
       });
       printResult(
         command,
-        { user_id: result.userId, org_id: result.orgId, created_user: result.createdUser, created_org: result.createdOrg },
+        {
+          user_id: result.userId,
+          org_id: result.orgId,
+          created_user: result.createdUser,
+          created_org: result.createdOrg,
+        },
         `${options.email} is an admin of ${options.org}${result.createdUser ? ' (new user)' : ''}${result.createdOrg ? ' (new org)' : ''}`,
       );
     });

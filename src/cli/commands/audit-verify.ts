@@ -31,11 +31,13 @@ export function registerAuditVerify(program: Command): void {
           if (!org) throw new CliError(`--org: no organization "${options.org}"`);
           chains.push({ label: org.slug, id: org.id });
         } else {
-          for (const org of await services.tenancy.listAllOrgs(ctx)) chains.push({ label: org.slug, id: org.id });
+          for (const org of await services.tenancy.listAllOrgs(ctx))
+            chains.push({ label: org.slug, id: org.id });
           chains.push({ label: '(instance)', id: INSTANCE_CHAIN });
         }
         const out: ChainReport[] = [];
-        for (const chain of chains) out.push({ chain: chain.label, result: await services.audit.verify(ctx, chain.id) });
+        for (const chain of chains)
+          out.push({ chain: chain.label, result: await services.audit.verify(ctx, chain.id) });
         return out;
       });
       if (wantsJson(command)) process.stdout.write(`${JSON.stringify(reports)}\n`);

@@ -7,7 +7,13 @@ export function registerMigrate(program: Command): void {
     .command('migrate')
     .description('bring the database schema up to date (safe to run while the server runs)')
     .action(async (_options, command: Command) => {
-      const applied = await withOperatorServices({ requireCurrentSchema: false }, (services) => services.database.migrateToLatest());
-      printResult(command, { applied }, applied.length > 0 ? `applied: ${applied.join(', ')}` : 'the database schema is current');
+      const applied = await withOperatorServices({ requireCurrentSchema: false }, (services) =>
+        services.database.migrateToLatest(),
+      );
+      printResult(
+        command,
+        { applied },
+        applied.length > 0 ? `applied: ${applied.join(', ')}` : 'the database schema is current',
+      );
     });
 }
