@@ -3,12 +3,26 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+} from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.ts';
 import type { Logger } from '../core/context.ts';
 import type { DialectName } from './dialect.ts';
 import { migrationProvider, migrations } from './migrations/index.ts';
+import {
+  createLocalNotifications,
+  createPostgresNotifications,
+  type Notifications,
+} from './notifications.ts';
 import type { Database } from './schema.ts';
 
 /** How long a command waits for a locked SQLite file or a PostgreSQL connection. */
@@ -17,6 +31,7 @@ export const DATABASE_WAIT_MS = 5000;
 export interface DbHandle {
   readonly db: Kysely<Database>;
   readonly dialect: DialectName;
+  readonly notifications: Notifications;
   migrateToLatest(): Promise<string[]>;
   pendingMigrations(): Promise<string[]>;
   ping(): Promise<void>;
@@ -33,6 +48,22 @@ const pgTypes = {
       : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
+/**
+ * SQLite transactions start with BEGIN IMMEDIATE: they take the write lock up front and wait
+ * (busy_timeout) for another process, such as an operator command beside the server. A
+ * deferred BEGIN that reads and then writes fails at once with SQLITE_BUSY when another
+ * process wrote in between, because SQLite cannot retry a lock upgrade.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    driver.beginTransaction = async (connection: DatabaseConnection) => {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    };
+    return driver;
+  }
+}
+
 function openSqlite(path: string): Kysely<Database> {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const database = new SqliteDatabase(path, { timeout: DATABASE_WAIT_MS });
@@ -40,7 +71,7 @@ function openSqlite(path: string): Kysely<Database> {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma(`busy_timeout = ${DATABASE_WAIT_MS}`);
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) });
 }
 
 function openPostgres(url: string, poolSize: number, log: Logger): Kysely<Database> {
@@ -60,6 +91,8 @@ function openPostgres(url: string, poolSize: number, log: Logger): Kysely<Databa
 export function openDb(config: DatabaseConfig, log: Logger): DbHandle {
   const db =
     config.kind === 'sqlite' ? openSqlite(config.path) : openPostgres(config.url, config.poolSize, log);
+  const notifications =
+    config.kind === 'sqlite' ? createLocalNotifications(log) : createPostgresNotifications(config.url, log);
   const migrator = new Migrator({
     db,
     provider: migrationProvider,
@@ -68,6 +101,7 @@ export function openDb(config: DatabaseConfig, log: Logger): DbHandle {
   return {
     db,
     dialect: config.kind,
+    notifications,
     async migrateToLatest() {
       const { error, results } = await migrator.migrateToLatest();
       if (error) throw error;
@@ -82,6 +116,9 @@ export function openDb(config: DatabaseConfig, log: Logger): DbHandle {
     async ping() {
       await sql`select 1`.execute(db);
     },
-    close: () => db.destroy(),
+    async close() {
+      await notifications.close();
+      await db.destroy();
+    },
   };
 }

@@ -155,7 +155,7 @@ export function createMemberFunctions(audit: AuditService, listeners: readonly U
       email: r.email,
       name: r.name,
       status: r.status as UserStatus,
-      created_at: new Date(Number(r.created_at)).toISOString(),
+      created_at: new Date(Number(r.user_created_at)).toISOString(),
       role: r.role as Role,
       role_source: r.role_source,
       joined_at: new Date(Number(r.created_at)).toISOString(),

@@ -165,6 +165,7 @@ export function selectMembers(ctx: Ctx, filter: MemberListFilter) {
       'users.email',
       'users.name',
       'users.status',
+      'users.created_at as user_created_at',
       'memberships.role',
       'memberships.role_source',
       'memberships.created_at',
