@@ -15,7 +15,8 @@ export type MasterKeySource =
   | { readonly kind: 'data_dir_file'; readonly path: string };
 
 export interface Config {
-  readonly publicUrl: URL;
+  /** Absolute URL without a trailing slash, so `${publicUrl}/path` is always well-formed. */
+  readonly publicUrl: string;
   readonly host: string;
   readonly port: number;
   readonly dataDir: string;
@@ -126,7 +127,7 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
-function parsePublicUrl(env: Env): URL {
+function parsePublicUrl(env: Env): string {
   const raw = env.GATEHOUSE_PUBLIC_URL || 'http://localhost:8080';
   let url: URL;
   try {
@@ -141,7 +142,7 @@ function parsePublicUrl(env: Env): URL {
     throw new ConfigError('GATEHOUSE_PUBLIC_URL', 'must not carry a query, fragment or credentials');
   }
   // One canonical form without a trailing slash, so issuers and redirect URIs compare exactly.
-  return new URL(url.href.replace(/\/+$/, ''));
+  return url.href.replace(/\/+$/, '');
 }
 
 function parseDatabase(env: Env, dataDir: string): DatabaseConfig {
@@ -241,7 +242,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     trustProxy: Object.freeze(parseTrustProxy(env)),
     bodyLimitBytes: integer(env, 'GATEHOUSE_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
-    secureCookies: publicUrl.protocol === 'https:',
+    secureCookies: publicUrl.startsWith('https:'),
   });
 }
 
@@ -253,10 +254,8 @@ export function configWarnings(config: Config): string[] {
       `GATEHOUSE_SECRET_KEY is unset: using a key generated into ${config.masterKey.path}; back it up or set the variable`,
     );
   }
-  if (
-    config.publicUrl.protocol === 'http:' &&
-    !['localhost', '127.0.0.1', '[::1]'].includes(config.publicUrl.hostname)
-  ) {
+  const publicUrl = new URL(config.publicUrl);
+  if (publicUrl.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(publicUrl.hostname)) {
     warnings.push('GATEHOUSE_PUBLIC_URL is plain http on a non-loopback host: cookies are not marked Secure');
   }
   return warnings;

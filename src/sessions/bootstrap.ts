@@ -22,7 +22,7 @@ export interface FirstAdminInput {
   orgSlug: string;
 }
 
-export function createBootstrap(deps: { audit: AuditService; tenancy: TenancyService; publicUrl: URL }) {
+export function createBootstrap(deps: { audit: AuditService; tenancy: TenancyService; publicUrl: string }) {
   /** A fresh setup link while the instance has no users; undefined once anyone exists. */
   async function issueSetupLinkIfEmpty(ctx: Ctx): Promise<string | undefined> {
     if ((await deps.tenancy.countUsers(ctx)) > 0) return undefined;
@@ -41,7 +41,7 @@ export function createBootstrap(deps: { audit: AuditService; tenancy: TenancySer
         actor: { kind: 'system', id: null },
       });
     });
-    const url = new URL(`${deps.publicUrl.href}/setup`);
+    const url = new URL(`${deps.publicUrl}/setup`);
     url.searchParams.set('token', token);
     return url.href;
   }
