@@ -55,7 +55,7 @@ export const variables: readonly VariableSpec[] = [
   {
     name: 'GATEHOUSE_PUBLIC_URL',
     description: 'The URL users and IdPs reach: issuer, redirect URIs, metadata, setup links.',
-    defaultText: 'http://localhost:8080',
+    defaultText: 'http://localhost:$GATEHOUSE_PORT (http://localhost:8080)',
     secret: false,
   },
   { name: 'GATEHOUSE_HOST', description: 'Listen address.', defaultText: '127.0.0.1', secret: false },
@@ -127,8 +127,10 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
-function parsePublicUrl(env: Env): string {
-  const raw = env.GATEHOUSE_PUBLIC_URL || 'http://localhost:8080';
+function parsePublicUrl(env: Env, port: number): string {
+  // Unset: the local address this node listens on, so a first start on another port still
+  // prints a setup link that works.
+  const raw = env.GATEHOUSE_PUBLIC_URL || `http://localhost:${port === 0 ? 8080 : port}`;
   let url: URL;
   try {
     url = new URL(raw);
@@ -223,7 +225,8 @@ function parseTrustProxy(env: Env): Config['trustProxy'] {
 export function loadConfig(env: Env = process.env): Config {
   const dataDirRaw = env.GATEHOUSE_DATA_DIR || './.gatehouse';
   const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(dataDirRaw);
-  const publicUrl = parsePublicUrl(env);
+  const port = integer(env, 'GATEHOUSE_PORT', 8080, 0, 65535);
+  const publicUrl = parsePublicUrl(env, port);
   const database = parseDatabase(env, dataDir);
   const logLevel = (env.GATEHOUSE_LOG_LEVEL || 'info') as Config['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -235,7 +238,7 @@ export function loadConfig(env: Env = process.env): Config {
   return Object.freeze({
     publicUrl,
     host,
-    port: integer(env, 'GATEHOUSE_PORT', 8080, 0, 65535),
+    port,
     dataDir,
     database: Object.freeze(database),
     masterKey: Object.freeze(parseMasterKeySource(env, database, dataDir)),

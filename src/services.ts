@@ -25,7 +25,7 @@ export function resolveMasterKey(config: Config): Buffer {
   if (config.masterKey.kind === 'provided') return config.masterKey.key;
   const path = config.masterKey.path;
   if (!existsSync(path)) {
-    mkdirSync(dirname(path), { recursive: true });
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     // 'wx' fails if another process created it first; then we read theirs.
     try {
       writeFileSync(path, `${generateMasterKey()}\n`, { mode: 0o600, flag: 'wx' });

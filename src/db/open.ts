@@ -65,7 +65,8 @@ class ImmediateSqliteDialect extends SqliteDialect {
 }
 
 function openSqlite(path: string): Kysely<Database> {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  // The database holds password hashes and session digests: owner-only directory.
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const database = new SqliteDatabase(path, { timeout: DATABASE_WAIT_MS });
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
