@@ -41,7 +41,10 @@ export async function registerV1Surface(
 ): Promise<void> {
   await app.register(
     async (scope) => {
-      scope.addHook('onRequest', async (request) => {
+      scope.addHook('onRequest', async (request, reply) => {
+        // API answers carry identities and secrets shown once: never cached, never sniffed.
+        reply.header('cache-control', 'no-store');
+        reply.header('x-content-type-options', 'nosniff');
         await authenticateRequest(request, deps.resolver);
         if (request.auth?.transport === 'cookie') {
           const expected = sessionCsrfToken(deps.csrfKey, request.auth.credential);
