@@ -2,27 +2,13 @@
 // event's hash, so editing, inserting or deleting any row breaks verification from there on.
 import { canonicalJson } from '../core/canonical-json.ts';
 import { sha256Hex } from '../core/secrets.ts';
+import type { AuditEventsTable } from '../db/index.ts';
 
 /** The hash the first event of every chain points back to. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-export interface HashedFields {
-  id: string;
-  chain_id: string;
-  seq: number;
-  org_id: string | null;
-  action: string;
-  actor_kind: string;
-  actor_id: string | null;
-  target_kind: string | null;
-  target_id: string | null;
-  ip: string | null;
-  user_agent: string | null;
-  request_id: string | null;
-  data_json: string;
-  occurred_at: number;
-  prev_hash: string;
-}
+/** Every column of an event except its own hash. */
+export type HashedFields = Omit<AuditEventsTable, 'hash'>;
 
 export function computeEventHash(fields: HashedFields): string {
   const { prev_hash, ...rest } = fields;
