@@ -287,11 +287,6 @@ export function createMemberFunctions(audit: AuditService, listeners: readonly U
     });
   }
 
-  async function setPassword(ctx: Ctx, userId: string, password: string): Promise<void> {
-    const hash = await hashPassword(checkPassword(password));
-    await store.updateUserRow(ctx, userId, { password_hash: hash, updated_at: ctx.clock.now() });
-  }
-
   const countUsers = (ctx: Ctx) => store.countUsers(ctx);
 
   return {
@@ -306,7 +301,6 @@ export function createMemberFunctions(audit: AuditService, listeners: readonly U
     getUser,
     findUserForSignIn,
     updateProfile,
-    setPassword,
     countUsers,
   };
 }
