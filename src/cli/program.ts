@@ -4,7 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAdminCreate } from './commands/admin-create.ts';
 import { registerAuditVerify } from './commands/audit-verify.ts';
 import { registerMigrate } from './commands/migrate.ts';
-import { registerServe } from './commands/serve.ts';
+import { isLongRunning, registerServe } from './commands/serve.ts';
 import { CliError, exitCodes } from './exit-codes.ts';
 
 export function buildProgram(): Command {
@@ -26,10 +26,23 @@ export function buildProgram(): Command {
   return program;
 }
 
-export async function runCli(argv: readonly string[]): Promise<number> {
+/**
+ * What a run of the program came to: the exit code, or `serving` when a long-running command
+ * (`serve`) started and owns the process from now on (it exits on SIGTERM/SIGINT).
+ */
+export type CliOutcome = number | 'serving';
+
+export async function runCli(argv: readonly string[]): Promise<CliOutcome> {
   const program = buildProgram();
+  // Which command ran is known only after parsing: `gatehouse --json serve` is serve too,
+  // and `gatehouse serve --bogus` is a usage error that must still exit 2.
+  let started: Command | undefined;
+  program.hook('preAction', (_program, actionCommand) => {
+    started = actionCommand;
+  });
   try {
     await program.parseAsync([...argv], { from: 'user' });
+    if (started !== undefined && isLongRunning(started)) return 'serving';
     return typeof process.exitCode === 'number' ? process.exitCode : exitCodes.ok;
   } catch (error) {
     if (error instanceof CommanderError) {

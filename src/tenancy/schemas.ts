@@ -40,3 +40,55 @@ export const MemberSchema = Type.Object({
 
 export const pageOf = <T extends import('@sinclair/typebox').TSchema>(item: T) =>
   Type.Object({ data: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+
+// Projects, groups and service accounts (resource-routes.ts).
+export const DescriptionSchema = Type.String({ maxLength: 2000 });
+export const ProjectParams = Type.Object({
+  org: Type.String({ minLength: 1, maxLength: 64 }),
+  project_id: Type.String({ pattern: '^prj_[0-9a-z]{26}$' }),
+});
+export const GroupParams = Type.Object({
+  org: Type.String({ minLength: 1, maxLength: 64 }),
+  group_id: Type.String({ pattern: '^grp_[0-9a-z]{26}$' }),
+});
+export const GroupMemberParams = Type.Object({
+  org: Type.String({ minLength: 1, maxLength: 64 }),
+  group_id: Type.String({ pattern: '^grp_[0-9a-z]{26}$' }),
+  user_id: Type.String({ pattern: '^usr_[0-9a-z]{26}$' }),
+});
+export const ServiceAccountParams = Type.Object({
+  org: Type.String({ minLength: 1, maxLength: 64 }),
+  service_account_id: Type.String({ pattern: '^sva_[0-9a-z]{26}$' }),
+});
+
+export const ProjectSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+});
+
+export const GroupSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  source: Type.String(),
+  created_at: Type.String(),
+});
+
+export const GroupMemberSchema = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  name: Type.String(),
+  status: Type.String(),
+  added_at: Type.String(),
+});
+
+export const ServiceAccountSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  role: RoleSchema,
+  disabled: Type.Boolean(),
+  disabled_at: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String(),
+});

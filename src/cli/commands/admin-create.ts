@@ -7,9 +7,23 @@ import { readSecret } from '../prompt.ts';
 
 interface AdminCreateOptions {
   email: string;
-  org: string;
   name?: string;
   orgName?: string;
+}
+
+// The input fields that come from a flag are named as that flag; the password (prompt or
+// stdin) is named plainly, since there is no --password to fix.
+const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
+  email: '--email',
+  org: '--org',
+  org_slug: '--org',
+  name: '--name',
+  org_name: '--org-name',
+};
+
+function fieldPrefix(field: string | undefined): string {
+  if (!field) return '';
+  return `${FLAG_OF_FIELD[field] ?? field}: `;
 }
 
 export function registerAdminCreate(program: Command): void {
@@ -17,13 +31,15 @@ export function registerAdminCreate(program: Command): void {
   admin
     .command('create')
     .description(
-      'make EMAIL an admin of org SLUG, creating the user and the org if missing (password from a prompt or stdin)',
+      'make EMAIL an admin of org SLUG (the global --org flag), creating the user and the org if missing (password from a prompt or stdin)',
     )
     .requiredOption('--email <email>', 'the admin’s email address')
-    .requiredOption('--org <slug>', 'the organization slug')
     .option('--name <name>', 'the admin’s display name (new users)')
     .option('--org-name <name>', 'the organization’s display name (new orgs)')
     .action(async (options: AdminCreateOptions, command: Command) => {
+      // --org is a global flag (SPEC §9: declared once on the program, never re-declared).
+      const orgSlug = command.optsWithGlobals<{ org?: string }>().org;
+      if (!orgSlug) throw new CliError('admin create needs --org <slug>', exitCodes.usage);
       const result = await withOperatorServices({ requireCurrentSchema: false }, async (services) => {
         await services.database.migrateToLatest();
         const ctx = services.systemContext('cli-admin-create');
@@ -34,15 +50,12 @@ export function registerAdminCreate(program: Command): void {
             email: options.email,
             name: options.name,
             password,
-            orgSlug: options.org,
+            orgSlug,
             orgName: options.orgName,
           });
         } catch (error) {
           if (isGatehouseError(error) && error.status < 500) {
-            throw new CliError(
-              `${error.field ? `--${error.field.replace(/_/g, '-')}: ` : ''}${error.message}`,
-              exitCodes.error,
-            );
+            throw new CliError(`${fieldPrefix(error.field)}${error.message}`, exitCodes.error);
           }
           throw error;
         }
@@ -55,7 +68,7 @@ export function registerAdminCreate(program: Command): void {
           created_user: result.createdUser,
           created_org: result.createdOrg,
         },
-        `${options.email} is an admin of ${options.org}${result.createdUser ? ' (new user)' : ''}${result.createdOrg ? ' (new org)' : ''}`,
+        `${options.email} is an admin of ${orgSlug}${result.createdUser ? ' (new user)' : ''}${result.createdOrg ? ' (new org)' : ''}`,
       );
     });
 }

@@ -20,15 +20,18 @@ export function registerAuditVerify(program: Command): void {
   const audit = program.command('audit').description('audit log operations');
   audit
     .command('verify')
-    .description('verify the audit hash chains and report the first broken link (exit 1 if any is broken)')
-    .option('--org <slug>', 'verify only this organization’s chain')
-    .action(async (options: { org?: string }, command: Command) => {
+    .description(
+      'verify the audit hash chains (only the --org organization’s when given) and report the first broken link (exit 1 if any is broken)',
+    )
+    .action(async (_options: unknown, command: Command) => {
+      // --org is the global flag: given, only that organization's chain is verified.
+      const orgSlug = command.optsWithGlobals<{ org?: string }>().org;
       const reports = await withOperatorServices({ requireCurrentSchema: true }, async (services) => {
         const ctx = services.systemContext('cli-audit-verify');
         const chains: { label: string; id: string }[] = [];
-        if (options.org) {
-          const org = await services.tenancy.findOrgBySlug(ctx, options.org);
-          if (!org) throw new CliError(`--org: no organization "${options.org}"`);
+        if (orgSlug) {
+          const org = await services.tenancy.findOrgBySlug(ctx, orgSlug);
+          if (!org) throw new CliError(`--org: no organization "${orgSlug}"`);
           chains.push({ label: org.slug, id: org.id });
         } else {
           for (const org of await services.tenancy.listAllOrgs(ctx))

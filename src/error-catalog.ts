@@ -1,0 +1,18 @@
+// Every capability's error catalog, listed by hand (convention 7) so docs/errors.md is
+// generated from one list and a test can prove each code is unique across owners.
+// A capability that adds an errors.ts adds its catalog here.
+import { auditErrors } from './audit/index.ts';
+import { authnErrors } from './authn/index.ts';
+import { commonErrors, type ErrorCatalog } from './core/errors.ts';
+import { httpErrors } from './http/index.ts';
+import { sessionErrors } from './sessions/index.ts';
+import { tenancyErrors } from './tenancy/index.ts';
+
+export const errorCatalogs: readonly ErrorCatalog<string>[] = [
+  commonErrors,
+  authnErrors,
+  httpErrors,
+  tenancyErrors,
+  sessionErrors,
+  auditErrors,
+];
