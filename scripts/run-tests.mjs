@@ -52,6 +52,12 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const args = ['--import', 'tsx', '--test', `--test-concurrency=${Math.max(2, availableParallelism())}`, ...files];
+const args = [
+  '--import',
+  'tsx',
+  '--test',
+  `--test-concurrency=${Math.max(2, availableParallelism())}`,
+  ...files,
+];
 const child = spawn(process.execPath, args, { cwd: root, env, stdio: 'inherit' });
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -8,6 +8,7 @@ import {
   attachContext,
   collectRoutes,
   createMetricsRegistry,
+  type InFlightTracker,
   type RouteEntry,
   registerBrowserSurface,
   registerOpsRoutes,
@@ -16,6 +17,7 @@ import {
   registerV1Surface,
   requestIdFor,
   sendJsonError,
+  trackInFlight,
 } from './http/index.ts';
 import type { Services } from './services.ts';
 import { browserSessionRoutes, v1SessionRoutes } from './sessions/index.ts';
@@ -24,6 +26,8 @@ import { v1TenancyResourceRoutes, v1TenancyRoutes } from './tenancy/index.ts';
 export interface BuiltApp {
   readonly app: FastifyInstance;
   readonly routes: readonly RouteEntry[];
+  /** main.ts starts draining on SIGTERM and waits for in-flight handlers before closing the database. */
+  readonly drain: InFlightTracker;
 }
 
 export async function buildApp(services: Services, logger: PinoLogger): Promise<BuiltApp> {
@@ -38,6 +42,7 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
   });
   const routes: RouteEntry[] = [];
   collectRoutes(app, routes);
+  const drain = trackInFlight(app);
 
   app.decorateRequest('ctx', null as never);
   app.decorateRequest('auth', undefined);
@@ -88,5 +93,5 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
       registerStaticAssets(browser);
     },
   );
-  return { app, routes };
+  return { app, routes, drain };
 }

@@ -135,7 +135,8 @@ function parsePublicUrl(env: Env, port: number): string {
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError('GATEHOUSE_PUBLIC_URL', `is not a URL ("${raw}")`);
+    // Never echo the value: it may carry credentials.
+    throw new ConfigError('GATEHOUSE_PUBLIC_URL', 'is not an absolute URL such as https://id.example.com');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConfigError('GATEHOUSE_PUBLIC_URL', 'must start with http:// or https://');

@@ -30,30 +30,34 @@ export async function startServer(
     throw error;
   }
   const services = createServices({ config, database, clock: systemClock, log: logger, masterKey });
-  const { app } = await buildApp(services, logger);
-  const address = await app.listen({ host: config.host, port: config.port });
-  const setupLink = await services.bootstrap.issueSetupLinkIfEmpty(services.systemContext('startup'));
-  if (setupLink) {
-    logger.warn(
-      'no users yet: open the one-time setup link printed on stdout (valid 1 hour) to create the first admin',
-    );
-    process.stdout.write(
-      `\nGatehouse has no users yet. Create the first admin (link valid for 1 hour):\n\n  ${setupLink}\n\n`,
-    );
+  const { app, drain } = await buildApp(services, logger);
+  let address: string;
+  try {
+    address = await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await app.close().catch(() => {});
+    await database.close().catch(() => {});
+    throw error;
   }
+  const setupLink = await services.bootstrap.issueSetupLinkIfEmpty(services.systemContext('startup'));
   let stopping: Promise<void> | undefined;
   return {
     url: address,
     setupLink,
     stop: () => {
       stopping ??= (async () => {
+        drain.start();
         await app.close();
+        // Handlers whose client went away are still running: the database stays open for them.
+        await drain.settled(SHUTDOWN_DRAIN_MS);
         await database.close();
       })();
       return stopping;
     },
   };
 }
+
+const SHUTDOWN_DRAIN_MS = 5000;
 
 /** Runs the server until SIGTERM/SIGINT, then drains in-flight requests and closes the database. */
 export async function runServer(): Promise<void> {
@@ -65,6 +69,12 @@ export async function runServer(): Promise<void> {
       error instanceof ConfigError ? error.message : `cannot start: ${(error as Error).message}`;
     process.stderr.write(`gatehouse: ${message}\n`);
     process.exit(1);
+  }
+  if (server.setupLink) {
+    process.stderr.write('gatehouse: no users yet: open the one-time setup link below (valid 1 hour)\n');
+    process.stdout.write(
+      `\nGatehouse has no users yet. Create the first admin (link valid for 1 hour):\n\n  ${server.setupLink}\n\n`,
+    );
   }
   const shutdown = (signal: string) => {
     process.stderr.write(`gatehouse: ${signal} received, shutting down\n`);

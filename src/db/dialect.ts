@@ -30,6 +30,14 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     // Class 08 connection exceptions, 57P0x admin shutdown / crash shutdown / cannot connect now.
     if (/^08/.test(code) || /^57P0[1-3]$/.test(code)) return true;
     if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return true;
+    // too_many_connections, and a database that is refusing new connections.
+    if (code === '53300') return true;
+    if (
+      code === '55000' &&
+      typeof message === 'string' &&
+      /not currently accepting connections/.test(message)
+    )
+      return true;
   }
   if (typeof message === 'string') {
     return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end/i.test(

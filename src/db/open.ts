@@ -14,7 +14,6 @@ import {
   sql,
 } from 'kysely';
 import pg from 'pg';
-import type { DatabaseConfig } from '../config.ts';
 import type { Logger } from '../core/context.ts';
 import type { DialectName } from './dialect.ts';
 import { migrationProvider, migrations } from './migrations/index.ts';
@@ -24,6 +23,11 @@ import {
   type Notifications,
 } from './notifications.ts';
 import type { Database } from './schema.ts';
+
+/** Where the database is; config.ts builds a value of this shape from GATEHOUSE_DATABASE_URL. */
+export type DatabaseTarget =
+  | { readonly kind: 'sqlite'; readonly path: string }
+  | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number };
 
 /** How long a command waits for a locked SQLite file or a PostgreSQL connection. */
 export const DATABASE_WAIT_MS = 5000;
@@ -89,7 +93,7 @@ function openPostgres(url: string, poolSize: number, log: Logger): Kysely<Databa
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
-export function openDb(config: DatabaseConfig, log: Logger): DbHandle {
+export function openDb(config: DatabaseTarget, log: Logger): DbHandle {
   const db =
     config.kind === 'sqlite' ? openSqlite(config.path) : openPostgres(config.url, config.poolSize, log);
   const notifications =

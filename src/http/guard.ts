@@ -25,6 +25,8 @@ function refuse(decision: Decision, permission: Permission): void {
 }
 
 export async function enforcePermission(request: FastifyRequest, tenancy: TenancyService): Promise<void> {
+  // No route matched: the surface's not-found handler answers; there is nothing to guard.
+  if (request.is404) return;
   const permission = request.routeOptions.config.permission;
   if (permission === undefined) throw new Error(`route ${request.routeOptions.url} declares no permission`);
   if (permission === 'public') return;

@@ -53,6 +53,8 @@ export async function registerV1Surface(
         }
         await enforcePermission(request, deps.tenancy);
       });
+      // /v1 speaks JSON only; a text/plain body (what a cross-site form can send) is refused with 415.
+      scope.removeContentTypeParser('text/plain');
       scope.setErrorHandler((error: FastifyError, request, reply) => sendJsonError(request, reply, error));
       scope.setNotFoundHandler((request, reply) =>
         sendJsonError(request, reply, new GatehouseError(httpErrors.routeNotFound)),

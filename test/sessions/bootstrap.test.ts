@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { HOUR, MINUTE } from '../../src/core/clock.ts';
 import type { TestApp } from '../helpers/app.ts';
-import { TEST_PASSWORD, createTestApp, form, hiddenField, setUpOrgWithAdmin } from '../helpers/app.ts';
+import { createTestApp, form, hiddenField, setUpOrgWithAdmin, TEST_PASSWORD } from '../helpers/app.ts';
 import { backendKinds } from '../helpers/backends.ts';
 
 async function submitSetup(t: TestApp, link: string, fields: Record<string, string>) {

@@ -1,0 +1,49 @@
+// Graceful-shutdown plumbing (SPEC §8): counts requests in flight so the database closes only
+// after their handlers finish, and asks keep-alive clients to reconnect elsewhere once
+// draining starts.
+import type { FastifyInstance } from 'fastify';
+
+export type InFlightTracker = ReturnType<typeof trackInFlight>;
+
+/**
+ * Counts requests in flight, and once shutdown starts asks keep-alive clients (load
+ * balancers) to reconnect elsewhere with `Connection: close`, so closing does not wait for
+ * their idle sockets to time out.
+ */
+export function trackInFlight(app: FastifyInstance) {
+  let inFlight = 0;
+  let draining = false;
+  const waiters: (() => void)[] = [];
+  const open = new WeakSet<object>();
+  // A request aborted by its client may still reach onResponse: count it down once.
+  const done = (request: object) => {
+    if (!open.delete(request)) return;
+    inFlight -= 1;
+    if (inFlight === 0) for (const wake of waiters.splice(0)) wake();
+  };
+  app.addHook('onRequest', async (request) => {
+    open.add(request);
+    inFlight += 1;
+  });
+  app.addHook('onResponse', async (request) => done(request));
+  app.addHook('onRequestAbort', async (request) => done(request));
+  app.addHook('onSend', async (_request, reply) => {
+    if (draining) reply.header('connection', 'close');
+  });
+  return {
+    start: () => {
+      draining = true;
+    },
+    settled: (timeoutMs: number) =>
+      inFlight === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, timeoutMs);
+            timer.unref();
+            waiters.push(() => {
+              clearTimeout(timer);
+              resolve();
+            });
+          }),
+  };
+}
