@@ -219,6 +219,11 @@ async function showSection(name) {
   }
 }
 
+// Viewers may not list members (SPEC §1), so their console opens on their own sessions.
+function firstSection() {
+  return state.org?.role === 'viewer' ? 'sessions' : 'members';
+}
+
 async function main() {
   state.me = await api('GET', '/me');
   $('whoami').textContent = state.me.user
@@ -233,7 +238,7 @@ async function main() {
   }
   select.addEventListener('change', () => {
     state.org = state.me.orgs.find((o) => o.slug === select.value);
-    showSection('members');
+    showSection(firstSection());
   });
   for (const b of document.querySelectorAll('.tabs button'))
     b.addEventListener('click', () => showSection(b.dataset.section));
@@ -253,7 +258,7 @@ async function main() {
   });
   $('audit-verify').addEventListener('click', () => verifyAudit().catch(showError));
   $('audit-more').addEventListener('click', () => loadAudit(true).catch(showError));
-  await showSection('members');
+  await showSection(firstSection());
 }
 
 main().catch(showError);

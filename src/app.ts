@@ -38,6 +38,9 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
     trustProxy: config.trustProxy.enabled ? [...config.trustProxy.addresses] : false,
     genReqId: (request) => requestIdFor(request.headers['x-request-id']),
     return503OnClosing: true,
+    // Unknown body fields are refused (400 naming the field), not silently dropped, so
+    // `additionalProperties: false` in a schema means what it says.
+    ajv: { customOptions: { removeAdditional: false } },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
   });
   const routes: RouteEntry[] = [];

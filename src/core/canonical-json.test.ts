@@ -52,4 +52,15 @@ describe('canonicalJson', () => {
     const text = canonicalJson(value);
     assert.equal(canonicalJson(JSON.parse(text)), text);
   });
+
+  it('hashes a Date as its JSON form, so it survives a round trip', () => {
+    const value = { at: new Date(0) };
+    assert.equal(canonicalJson(value), canonicalJson(JSON.parse(JSON.stringify(value))));
+  });
+
+  it('refuses values with no faithful JSON form', () => {
+    assert.throws(() => canonicalJson({ f: () => 1 }), /function/);
+    assert.throws(() => canonicalJson({ m: new Map([[1, 2]]) }), /non-plain object/);
+    assert.throws(() => canonicalJson(10n), /bigint/);
+  });
 });

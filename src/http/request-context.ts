@@ -39,7 +39,6 @@ export async function authenticateRequest(
   request.auth = auth;
   if (auth) {
     request.ctx = { ...request.ctx, principal: auth.principal };
-    request.log = request.log.child({ principal: `${auth.principal.kind}:${auth.principal.id}` });
   }
 }
 
