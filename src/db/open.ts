@@ -1,6 +1,6 @@
 // Opens the one database: embedded SQLite (better-sqlite3, WAL) by default, PostgreSQL
 // (pg pool) for production and more than one node. Both sit behind one Kysely type.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import {
@@ -94,7 +94,10 @@ function cachePreparedStatements(database: SqliteDatabase.Database): void {
 function openSqlite(path: string): Kysely<Database> {
   // The database holds password hashes and session digests: owner-only directory.
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const isNew = path !== ':memory:' && !existsSync(path);
   const database = new SqliteDatabase(path, { timeout: DATABASE_WAIT_MS });
+  // Owner-only; SQLite gives the -wal and -shm files the database file's mode.
+  if (isNew) chmodSync(path, 0o600);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');

@@ -26,7 +26,7 @@ describeEachBackend('sign-in under attack', (app) => {
     await setUpOrgWithAdmin(t, 'enum');
     const wrong: number[] = [];
     const unknown: number[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 5; i++) {
       const a = await attempt(t, 'admin@enum.example', 'wrong password here', `10.1.0.${i}`);
       const b = await attempt(t, `nobody${i}@enum.example`, 'wrong password here', `10.2.0.${i}`);
       assert.equal(a.res.statusCode, 401);
@@ -38,9 +38,10 @@ describeEachBackend('sign-in under attack', (app) => {
       wrong.push(a.ms);
       unknown.push(b.ms);
     }
-    const median = (xs: number[]) => xs.sort((x, y) => x - y)[1]!;
+    const median = (xs: number[]) => xs.sort((x, y) => x - y)[2]!;
     const ratio = median(wrong) / median(unknown);
-    assert.ok(ratio > 0.4 && ratio < 2.5, `timing ratio ${ratio.toFixed(2)} reveals which emails exist`);
+    // Both paths run one argon2id verification; a skipped hash would be ~100x faster.
+    assert.ok(ratio > 0.33 && ratio < 3, `timing ratio ${ratio.toFixed(2)} reveals which emails exist`);
   });
 
   it('locks an account after five failures with 429 and Retry-After, for known and unknown emails alike', async () => {
