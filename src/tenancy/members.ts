@@ -3,13 +3,14 @@
 // so the user's sessions and keys stop working in the same commit.
 import type { AuditService } from '../audit/index.ts';
 import type { Role } from '../authz/index.ts';
-import { commonErrors, GatehouseError } from '../core/errors.ts';
+import { GatehouseError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import { decodeCursor, type Page, toPage } from '../core/pagination.ts';
+import { type Page, toPage } from '../core/pagination.ts';
 import { hashPassword } from '../core/passwords.ts';
 import { type Ctx, withTx } from '../db/index.ts';
 import { tenancyErrors } from './errors.ts';
 import type { UserLifecycleListener } from './lifecycle.ts';
+import { listCursorAfter } from './listing.ts';
 import * as store from './store.ts';
 import { checkEmail, checkPassword, normalizeEmail } from './validation.ts';
 
@@ -134,15 +135,7 @@ export function createMemberFunctions(audit: AuditService, listeners: readonly U
     orgId: string,
     query: { cursor?: string; limit: number; role?: Role; status?: UserStatus },
   ): Promise<Page<Member>> {
-    let after: string | undefined;
-    if (query.cursor !== undefined) {
-      after = decodeCursor(query.cursor);
-      if (after === undefined)
-        throw new GatehouseError(commonErrors.invalidRequest, {
-          field: 'cursor',
-          message: 'The cursor is not valid.',
-        });
-    }
+    const after = listCursorAfter(query.cursor);
     const rows = await store.selectMembers(ctx, {
       orgId,
       after,

@@ -1,11 +1,12 @@
 // Projects: named containers inside an org, the platform's unit of work (SPEC §1). `user`
 // may write them and `viewer` only read them; names are unique per org, ignoring case.
 import type { AuditService } from '../audit/index.ts';
-import { commonErrors, GatehouseError } from '../core/errors.ts';
+import { GatehouseError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import { decodeCursor, type Page, toPage } from '../core/pagination.ts';
+import { type Page, toPage } from '../core/pagination.ts';
 import { type Ctx, withTx } from '../db/index.ts';
 import { tenancyErrors } from './errors.ts';
+import { isoTime, listCursorAfter } from './listing.ts';
 import * as resources from './resource-store.ts';
 import * as store from './store.ts';
 import { normalizeName } from './validation.ts';
@@ -21,23 +22,6 @@ export interface Project {
 export interface ListQuery {
   cursor?: string;
   limit: number;
-}
-
-/** The id a list resumes after, or a 400 naming `cursor` when the cursor does not decode. */
-export function listCursorAfter(cursor: string | undefined): string | undefined {
-  if (cursor === undefined) return undefined;
-  const after = decodeCursor(cursor);
-  if (after === undefined)
-    throw new GatehouseError(commonErrors.invalidRequest, {
-      field: 'cursor',
-      message: 'The cursor is not valid.',
-    });
-  return after;
-}
-
-/** ISO 8601 from the epoch milliseconds the tables store (PostgreSQL may hand back strings). */
-export function isoTime(ms: number): string {
-  return new Date(Number(ms)).toISOString();
 }
 
 function toProject(row: resources.ProjectRow): Project {

@@ -1,0 +1,21 @@
+// Small pieces every tenancy list shares: the cursor of the page before, and timestamps
+// in responses.
+import { commonErrors, GatehouseError } from '../core/errors.ts';
+import { decodeCursor } from '../core/pagination.ts';
+
+/** The id a list resumes after, or a 400 naming `cursor` when the cursor does not decode. */
+export function listCursorAfter(cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined;
+  const after = decodeCursor(cursor);
+  if (after === undefined)
+    throw new GatehouseError(commonErrors.invalidRequest, {
+      field: 'cursor',
+      message: 'The cursor is not valid.',
+    });
+  return after;
+}
+
+/** ISO 8601 from the epoch milliseconds the tables store (PostgreSQL may hand back strings). */
+export function isoTime(ms: number): string {
+  return new Date(Number(ms)).toISOString();
+}
