@@ -28,7 +28,7 @@ export async function withOperatorServices<T>(
     } catch (error) {
       const where = config.database.kind === 'sqlite' ? config.database.path : 'PostgreSQL';
       throw new CliError(
-        `cannot reach the database (${where}) within ${DATABASE_WAIT_MS / 1000} s: ${(error as Error).message}`,
+        `cannot reach the database (${where}, waited at most ${DATABASE_WAIT_MS / 1000} s): ${(error as Error).message}`,
       );
     }
     if (options.requireCurrentSchema && (await database.pendingMigrations()).length > 0) {
