@@ -1,6 +1,7 @@
 // The append-only, hash-chained audit log (SPEC §7). append() runs inside the caller's
 // transaction so an event exists exactly when its change does.
 
+import { isoTime } from '../core/clock.ts';
 import { GatehouseError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Page } from '../core/pagination.ts';
@@ -80,7 +81,7 @@ function toEvent(row: store.AuditRow): AuditEvent {
     user_agent: row.user_agent,
     request_id: row.request_id,
     data: JSON.parse(row.data_json) as Record<string, unknown>,
-    occurred_at: new Date(Number(row.occurred_at)).toISOString(),
+    occurred_at: isoTime(row.occurred_at),
   };
 }
 

@@ -30,3 +30,8 @@ export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
+
+/** ISO 8601 for the epoch milliseconds the tables store, as every API response shows time. */
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}

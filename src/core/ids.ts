@@ -32,9 +32,3 @@ export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
   const random = encodeBase32(BigInt(`0x${randomBytes(10).toString('hex')}`), 16);
   return `${prefix}_${time}${random}`;
 }
-
-const ID_PATTERN = /^[a-z]{3}_[0-9a-hjkmnp-tv-z]{26}$/;
-
-export function looksLikeId(value: string, prefix?: IdPrefix): boolean {
-  return ID_PATTERN.test(value) && (prefix === undefined || value.startsWith(`${prefix}_`));
-}

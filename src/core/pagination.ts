@@ -1,11 +1,6 @@
 // Cursor pagination: the cursor is the last id of the previous page (ids are time-ordered),
 // wrapped in base64url so callers treat it as opaque.
 
-export interface PageRequest {
-  readonly limit: number;
-  readonly after?: string;
-}
-
 export interface Page<T> {
   readonly items: T[];
   readonly nextCursor: string | null;

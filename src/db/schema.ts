@@ -1,7 +1,5 @@
 // Row types for Kysely. Timestamps are epoch milliseconds (bigint in PostgreSQL, integer in
 // SQLite; db/open.ts makes pg return them as numbers). Flags are 0/1 integers on both.
-import type { Generated } from 'kysely';
-
 export interface OrgsTable {
   id: string;
   slug: string;
@@ -141,5 +139,3 @@ export interface Database {
   audit_chains: AuditChainsTable;
   audit_events: AuditEventsTable;
 }
-
-export type { Generated };

@@ -45,9 +45,3 @@ export async function enforcePermission(request: FastifyRequest, tenancy: Tenanc
   refuse(decideInOrg(principal, access.role, permission), permission);
   request.orgAccess = access;
 }
-
-/** The org the guard resolved; handlers of org routes call this instead of re-reading params. */
-export function orgOf(request: FastifyRequest) {
-  if (!request.orgAccess) throw new Error('orgOf called on a route the guard did not resolve an org for');
-  return request.orgAccess;
-}

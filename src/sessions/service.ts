@@ -2,7 +2,7 @@
 // the SHA-256 of an opaque 256-bit token; the token lives only in the cookie.
 import type { AuditService } from '../audit/index.ts';
 import type { CredentialKind } from '../authn/index.ts';
-import { MINUTE } from '../core/clock.ts';
+import { isoTime, MINUTE } from '../core/clock.ts';
 import type { Principal } from '../core/context.ts';
 import { GatehouseError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
@@ -203,9 +203,9 @@ export function createSessionsService(deps: SessionsDeps) {
       auth_method: r.auth_method,
       ip: r.ip,
       user_agent: r.user_agent,
-      created_at: new Date(Number(r.created_at)).toISOString(),
-      last_seen_at: new Date(Number(r.last_seen_at)).toISOString(),
-      expires_at: new Date(Number(r.expires_at)).toISOString(),
+      created_at: isoTime(r.created_at),
+      last_seen_at: isoTime(r.last_seen_at),
+      expires_at: isoTime(r.expires_at),
       current: r.id === principal.credentialId,
     }));
   }

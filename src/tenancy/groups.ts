@@ -2,13 +2,13 @@
 // `manual` ones an admin makes. SCIM and SSO-synced groups share the table with their own
 // `source`. Only members of the org can be put in its groups.
 import type { AuditService } from '../audit/index.ts';
+import { isoTime } from '../core/clock.ts';
 import { GatehouseError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { type Page, toPage } from '../core/pagination.ts';
 import { type Ctx, withTx } from '../db/index.ts';
 import { tenancyErrors } from './errors.ts';
-import { isoTime, listCursorAfter } from './listing.ts';
-import type { ListQuery } from './projects.ts';
+import { type ListQuery, listCursorAfter } from './listing.ts';
 import * as resources from './resource-store.ts';
 import * as store from './store.ts';
 import { normalizeName } from './validation.ts';

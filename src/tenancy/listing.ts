@@ -1,5 +1,4 @@
-// Small pieces every tenancy list shares: the cursor of the page before, and timestamps
-// in responses.
+// What every tenancy list shares: its query and the cursor of the page before.
 import { commonErrors, GatehouseError } from '../core/errors.ts';
 import { decodeCursor } from '../core/pagination.ts';
 
@@ -15,7 +14,7 @@ export function listCursorAfter(cursor: string | undefined): string | undefined 
   return after;
 }
 
-/** ISO 8601 from the epoch milliseconds the tables store (PostgreSQL may hand back strings). */
-export function isoTime(ms: number): string {
-  return new Date(Number(ms)).toISOString();
+export interface ListQuery {
+  cursor?: string;
+  limit: number;
 }

@@ -3,6 +3,7 @@
 // so the user's sessions and keys stop working in the same commit.
 import type { AuditService } from '../audit/index.ts';
 import type { Role } from '../authz/index.ts';
+import { isoTime } from '../core/clock.ts';
 import { GatehouseError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { type Page, toPage } from '../core/pagination.ts';
@@ -36,7 +37,7 @@ export function toUser(row: store.UserRow): User {
     email: row.email,
     name: row.name,
     status: row.status as UserStatus,
-    created_at: new Date(Number(row.created_at)).toISOString(),
+    created_at: isoTime(row.created_at),
   };
 }
 
@@ -112,7 +113,7 @@ export function createMemberFunctions(audit: AuditService, listeners: readonly U
         target: { kind: 'user', id: user.id },
         data: { role: input.role, role_source: 'manual' },
       });
-      return { ...user, role: input.role, role_source: 'manual', joined_at: new Date(now).toISOString() };
+      return { ...user, role: input.role, role_source: 'manual', joined_at: isoTime(now) };
     });
   }
 
@@ -126,7 +127,7 @@ export function createMemberFunctions(audit: AuditService, listeners: readonly U
       ...toUser(user),
       role: membership.role as Role,
       role_source: membership.role_source,
-      joined_at: new Date(Number(membership.created_at)).toISOString(),
+      joined_at: isoTime(membership.created_at),
     };
   }
 
@@ -148,10 +149,10 @@ export function createMemberFunctions(audit: AuditService, listeners: readonly U
       email: r.email,
       name: r.name,
       status: r.status as UserStatus,
-      created_at: new Date(Number(r.user_created_at)).toISOString(),
+      created_at: isoTime(r.user_created_at),
       role: r.role as Role,
       role_source: r.role_source,
-      joined_at: new Date(Number(r.created_at)).toISOString(),
+      joined_at: isoTime(r.created_at),
     }));
     return toPage(members, query.limit);
   }

@@ -1,7 +1,7 @@
 // Organizations: the tenant (SPEC §1). Creating one makes its creator the first admin.
 import type { AuditService } from '../audit/index.ts';
 import { isRole, type Role } from '../authz/index.ts';
-import { DAY, HOUR } from '../core/clock.ts';
+import { DAY, HOUR, isoTime } from '../core/clock.ts';
 import { GatehouseError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { type Ctx, withTx } from '../db/index.ts';
@@ -37,7 +37,7 @@ export function toOrg(row: store.OrgRow): Org {
     default_role: isRole(row.default_role) ? row.default_role : 'user',
     session_idle_timeout_seconds: Math.floor(Number(row.session_idle_timeout_ms) / 1000),
     session_absolute_lifetime_seconds: Math.floor(Number(row.session_absolute_lifetime_ms) / 1000),
-    created_at: new Date(Number(row.created_at)).toISOString(),
+    created_at: isoTime(row.created_at),
   };
 }
 

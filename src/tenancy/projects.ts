@@ -1,12 +1,13 @@
 // Projects: named containers inside an org, the platform's unit of work (SPEC §1). `user`
 // may write them and `viewer` only read them; names are unique per org, ignoring case.
 import type { AuditService } from '../audit/index.ts';
+import { isoTime } from '../core/clock.ts';
 import { GatehouseError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { type Page, toPage } from '../core/pagination.ts';
 import { type Ctx, withTx } from '../db/index.ts';
 import { tenancyErrors } from './errors.ts';
-import { isoTime, listCursorAfter } from './listing.ts';
+import { type ListQuery, listCursorAfter } from './listing.ts';
 import * as resources from './resource-store.ts';
 import * as store from './store.ts';
 import { normalizeName } from './validation.ts';
@@ -17,11 +18,6 @@ export interface Project {
   description: string;
   created_at: string;
   updated_at: string;
-}
-
-export interface ListQuery {
-  cursor?: string;
-  limit: number;
 }
 
 function toProject(row: resources.ProjectRow): Project {
