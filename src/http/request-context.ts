@@ -3,7 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CredentialCarrier, CredentialResolver } from '../authn/index.ts';
 import type { Clock } from '../core/clock.ts';
-import { generateSecret } from '../core/secrets.ts';
+import { newRequestId } from '../core/ids.ts';
 import type { Db } from '../db/index.ts';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{8,64}$/;
@@ -11,7 +11,7 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{8,64}$/;
 /** Keeps a well-formed incoming X-Request-Id (so a proxy's id follows the request), else makes one. */
 export function requestIdFor(header: string | string[] | undefined): string {
   const value = Array.isArray(header) ? header[0] : header;
-  return value && REQUEST_ID_PATTERN.test(value) ? value : `req_${generateSecret(12)}`;
+  return value && REQUEST_ID_PATTERN.test(value) ? value : newRequestId();
 }
 
 export function carrierOf(request: FastifyRequest): CredentialCarrier {

@@ -17,21 +17,13 @@ export async function resolveOrgAccess(
   principal: Principal,
   orgRef: string,
 ): Promise<OrgAccess | undefined> {
-  const org = await store.selectOrgByRef(ctx, orgRef);
-  if (!org) return undefined;
-  if (principal.orgRestriction !== undefined && principal.orgRestriction !== org.id) return undefined;
-  const summary = { id: org.id, slug: org.slug, name: org.name };
-  if (principal.kind === 'service_account') {
-    const account = await store.selectServiceAccountInOrg(ctx, org.id, principal.id);
-    if (!account || account.disabled_at !== null || !isRole(account.role)) return undefined;
-    return { org: summary, role: account.role };
-  }
-  const [membership, user] = await Promise.all([
-    store.selectMembership(ctx, org.id, principal.id),
-    store.selectUserById(ctx, principal.id),
-  ]);
-  if (!membership || !user || user.status !== 'active' || !isRole(membership.role)) return undefined;
-  return { org: summary, role: membership.role };
+  const row =
+    principal.kind === 'service_account'
+      ? await store.selectServiceAccountAccess(ctx, orgRef, principal.id)
+      : await store.selectUserAccess(ctx, orgRef, principal.id);
+  if (!row || !isRole(row.role)) return undefined;
+  if (principal.orgRestriction !== undefined && principal.orgRestriction !== row.id) return undefined;
+  return { org: { id: row.id, slug: row.slug, name: row.name }, role: row.role };
 }
 
 /** The org the permission guard resolved for an org-scoped route. */

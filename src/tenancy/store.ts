@@ -39,6 +39,34 @@ export async function updateOrgRow(ctx: Ctx, id: string, patch: Partial<Omit<Org
   await ctx.db.updateTable('orgs').set(patch).where('id', '=', id).execute();
 }
 
+/**
+ * The org (by id or slug) and the role an active user holds in it, in one query: the guard
+ * runs this on every org-scoped request.
+ */
+export function selectUserAccess(ctx: Ctx, orgRef: string, userId: string) {
+  return ctx.db
+    .selectFrom('orgs')
+    .innerJoin('memberships', 'memberships.org_id', 'orgs.id')
+    .innerJoin('users', 'users.id', 'memberships.user_id')
+    .select(['orgs.id', 'orgs.slug', 'orgs.name', 'memberships.role'])
+    .where((eb) => eb.or([eb('orgs.id', '=', orgRef), eb('orgs.slug', '=', orgRef)]))
+    .where('memberships.user_id', '=', userId)
+    .where('users.status', '=', 'active')
+    .executeTakeFirst();
+}
+
+/** The org (by id or slug) and the role of an enabled service account in it, in one query. */
+export function selectServiceAccountAccess(ctx: Ctx, orgRef: string, serviceAccountId: string) {
+  return ctx.db
+    .selectFrom('orgs')
+    .innerJoin('service_accounts', 'service_accounts.org_id', 'orgs.id')
+    .select(['orgs.id', 'orgs.slug', 'orgs.name', 'service_accounts.role'])
+    .where((eb) => eb.or([eb('orgs.id', '=', orgRef), eb('orgs.slug', '=', orgRef)]))
+    .where('service_accounts.id', '=', serviceAccountId)
+    .where('service_accounts.disabled_at', 'is', null)
+    .executeTakeFirst();
+}
+
 export function selectAllOrgs(ctx: Ctx) {
   return ctx.db.selectFrom('orgs').select(['id', 'slug', 'name']).orderBy('id').execute();
 }
