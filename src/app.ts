@@ -3,6 +3,7 @@
 import cookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
+import { v1ApiKeyRoutes } from './apikeys/index.ts';
 import { v1AuditRoutes } from './audit/index.ts';
 import {
   attachContext,
@@ -11,6 +12,7 @@ import {
   type InFlightTracker,
   type RouteEntry,
   registerBrowserSurface,
+  registerForwardAuth,
   registerOpsRoutes,
   registerRequestMetrics,
   registerStaticAssets,
@@ -67,6 +69,7 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
     sessions: services.sessions,
     bootstrap: services.bootstrap,
     audit: services.audit,
+    apiKeys: services.apiKeys,
     cookies: services.cookies,
     secureCookies: config.secureCookies,
   };
@@ -78,6 +81,8 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
       await v1.register(v1TenancyResourceRoutes, routeOptions);
       await v1.register(v1SessionRoutes, routeOptions);
       await v1.register(v1AuditRoutes, routeOptions);
+      await v1.register(v1ApiKeyRoutes, routeOptions);
+      registerForwardAuth(v1, services.tenancy);
     },
   );
   await registerBrowserSurface(

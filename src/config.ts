@@ -27,6 +27,24 @@ export interface Config {
   readonly bodyLimitBytes: number;
   /** Cookies get Secure and the __Host- prefix when the public URL is https. */
   readonly secureCookies: boolean;
+  /**
+   * The in-process caches of verified API keys and of members' roles. Entries are dropped on
+   * every node when what they say changes; ttlMs bounds them even so. Disabled: every
+   * request reads the database.
+   */
+  readonly credentialCache: {
+    readonly enabled: boolean;
+    readonly ttlMs: number;
+    readonly maxEntries: number;
+    readonly negativeTtlMs: number;
+  };
+  /** Failed authentications allowed per client address and window before 429. */
+  readonly authFailureLimit: {
+    readonly enabled: boolean;
+    readonly maxFailures: number;
+    readonly windowMs: number;
+    readonly maxAddresses: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -108,6 +126,20 @@ export const variables: readonly VariableSpec[] = [
     description:
       'Comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed; `false` trusts none.',
     defaultText: 'false',
+    secret: false,
+  },
+  {
+    name: 'GATEHOUSE_CREDENTIAL_CACHE_SECONDS',
+    description:
+      'Longest a verified API key or a member’s role stays cached in a node (changes reach every node at once regardless); 0 turns the caches off.',
+    defaultText: '300',
+    secret: false,
+  },
+  {
+    name: 'GATEHOUSE_AUTH_FAILURES_PER_MINUTE',
+    description:
+      'Requests with an invalid credential one client address may send per minute before it gets 429 for the rest of the minute; 0 turns the limit off.',
+    defaultText: '60',
     secret: false,
   },
   {
@@ -223,6 +255,29 @@ function parseTrustProxy(env: Env): Config['trustProxy'] {
   return { enabled: true, addresses };
 }
 
+const CACHE_MAX_ENTRIES = 100_000;
+
+function parseCredentialCache(env: Env): Config['credentialCache'] {
+  const seconds = integer(env, 'GATEHOUSE_CREDENTIAL_CACHE_SECONDS', 300, 0, 86_400);
+  return {
+    enabled: seconds > 0,
+    ttlMs: seconds * 1000,
+    maxEntries: CACHE_MAX_ENTRIES,
+    // What is remembered as invalid (unknown, revoked, expired) can never become valid.
+    negativeTtlMs: Math.max(seconds, 300) * 1000,
+  };
+}
+
+function parseAuthFailureLimit(env: Env): Config['authFailureLimit'] {
+  const perMinute = integer(env, 'GATEHOUSE_AUTH_FAILURES_PER_MINUTE', 60, 0, 1_000_000);
+  return {
+    enabled: perMinute > 0,
+    maxFailures: perMinute,
+    windowMs: 60_000,
+    maxAddresses: CACHE_MAX_ENTRIES,
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDirRaw = env.GATEHOUSE_DATA_DIR || './.gatehouse';
   const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(dataDirRaw);
@@ -247,6 +302,8 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: Object.freeze(parseTrustProxy(env)),
     bodyLimitBytes: integer(env, 'GATEHOUSE_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     secureCookies: publicUrl.startsWith('https:'),
+    credentialCache: Object.freeze(parseCredentialCache(env)),
+    authFailureLimit: Object.freeze(parseAuthFailureLimit(env)),
   });
 }
 

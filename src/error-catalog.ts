@@ -1,6 +1,7 @@
 // Every capability's error catalog, listed by hand (convention 7) so docs/errors.md is
 // generated from one list and a test can prove each code is unique across owners.
 // A capability that adds an errors.ts adds its catalog here.
+import { apiKeyErrors } from './apikeys/index.ts';
 import { auditErrors } from './audit/index.ts';
 import { authnErrors } from './authn/index.ts';
 import { commonErrors, type ErrorCatalog } from './core/errors.ts';
@@ -15,4 +16,5 @@ export const errorCatalogs: readonly ErrorCatalog<string>[] = [
   tenancyErrors,
   sessionErrors,
   auditErrors,
+  apiKeyErrors,
 ];

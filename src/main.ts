@@ -40,6 +40,12 @@ export async function startServer(
     throw error;
   }
   const setupLink = await services.bootstrap.issueSetupLinkIfEmpty(services.systemContext('startup'));
+  const flushKeyUsage = () =>
+    services.apiKeys.flushUsage(services.systemContext('api-key-usage')).catch((error: Error) => {
+      logger.warn({ err: { message: error.message } }, 'could not record API key use; retrying');
+    });
+  const usageTimer = setInterval(flushKeyUsage, KEY_USAGE_FLUSH_MS);
+  usageTimer.unref();
   let stopping: Promise<void> | undefined;
   return {
     url: address,
@@ -50,6 +56,8 @@ export async function startServer(
         await app.close();
         // Handlers whose client went away are still running: the database stays open for them.
         await drain.settled(SHUTDOWN_DRAIN_MS);
+        clearInterval(usageTimer);
+        await flushKeyUsage();
         await database.close();
       })();
       return stopping;
@@ -58,6 +66,8 @@ export async function startServer(
 }
 
 const SHUTDOWN_DRAIN_MS = 5000;
+/** API key last-used times are written in one batch this often (SPEC §2: never one write per request). */
+const KEY_USAGE_FLUSH_MS = 15_000;
 
 /** Runs the server until SIGTERM/SIGINT, then drains in-flight requests and closes the database. */
 export async function runServer(): Promise<void> {

@@ -2,8 +2,9 @@
 // its dependencies; lists the pluggable kinds (credential kinds, lifecycle listeners) by hand.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { createApiKeysService } from './apikeys/index.ts';
 import { createAuditService } from './audit/index.ts';
-import { createCredentialResolver } from './authn/index.ts';
+import { createCredentialResolver, createFailureLimiter } from './authn/index.ts';
 import type { Config } from './config.ts';
 import type { Clock } from './core/clock.ts';
 import type { Logger } from './core/context.ts';
@@ -46,13 +47,24 @@ export interface ServiceDeps {
 
 export function createServices(deps: ServiceDeps) {
   const { config, database, clock, log } = deps;
+  const { notifications } = database;
   const audit = createAuditService();
   const revoker = createSessionRevoker(audit);
-  const tenancy = createTenancyService({ audit, listeners: [revoker.lifecycle] });
+  const apiKeys = createApiKeysService({ audit, notifications, cache: config.credentialCache });
+  const tenancy = createTenancyService({
+    audit,
+    notifications,
+    accessCache: config.credentialCache,
+    listeners: [revoker.lifecycle, apiKeys.userLifecycle],
+    serviceAccountListeners: [apiKeys.serviceAccountLifecycle],
+  });
   const cookies = cookieNames(config.secureCookies);
   const sessions = createSessionsService({ audit, tenancy, cookies, revoker });
   const bootstrap = createBootstrap({ audit, tenancy, publicUrl: config.publicUrl });
-  const resolver = createCredentialResolver([sessions.credentialKind]);
+  const resolver = createCredentialResolver(
+    [apiKeys.credentialKind, sessions.credentialKind],
+    createFailureLimiter(config.authFailureLimit),
+  );
 
   /** A context for work that no request started (start-up, operator commands). */
   function systemContext(requestId: string): Ctx {
@@ -67,6 +79,7 @@ export function createServices(deps: ServiceDeps) {
     audit,
     tenancy,
     sessions,
+    apiKeys,
     bootstrap,
     resolver,
     cookies,

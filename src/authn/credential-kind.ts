@@ -1,5 +1,5 @@
 // One resolver turns any credential into a Principal (SPEC §2). Each credential kind
-// (session cookie here; API keys, OAuth access tokens and SCIM tokens later) implements
+// (session cookie, API key; OAuth access tokens and SCIM tokens later) implements
 // CredentialKind and is listed by hand in services.ts. Nothing after the resolver branches
 // on the kind.
 import type { Principal } from '../core/context.ts';
@@ -11,6 +11,12 @@ export interface CredentialCarrier {
   readonly cookies: Readonly<Record<string, string | undefined>>;
 }
 
+/** What a kind looks at: the bearer token (the resolver parsed the header once) and the cookies. */
+export interface PresentedCredentials {
+  readonly bearer: string | undefined;
+  readonly cookies: Readonly<Record<string, string | undefined>>;
+}
+
 /** How the credential travelled: cookie-borne credentials need CSRF checks on writes. */
 export type CredentialTransport = 'cookie' | 'header';
 
@@ -18,13 +24,27 @@ export interface CredentialKind {
   readonly id: string;
   readonly transport: CredentialTransport;
   /** The raw credential if this kind recognises one in the request. No I/O. */
-  extract(carrier: CredentialCarrier): string | undefined;
+  extract(presented: PresentedCredentials): string | undefined;
   /** Verifies the credential; throws an authn error (401) when it is not valid. */
-  resolve(ctx: Ctx, credential: string): Promise<Principal>;
+  resolve(ctx: Ctx, credential: string): Promise<ResolvedCredential>;
 }
 
-export interface Authentication {
+/**
+ * The org a credential is bound to (API keys), and the role its owner holds there, read
+ * together with the credential itself, so an org-scoped request with it needs no second
+ * lookup. `role` is a role name (authz owns the type; authn sits beside it, not above it).
+ */
+export interface BoundOrg {
+  readonly org: { readonly id: string; readonly slug: string; readonly name: string };
+  readonly role: string;
+}
+
+export interface ResolvedCredential {
   readonly principal: Principal;
+  readonly boundOrg?: BoundOrg;
+}
+
+export interface Authentication extends ResolvedCredential {
   readonly transport: CredentialTransport;
   /** The raw credential, kept only in memory for this request (e.g. to derive the CSRF token). */
   readonly credential: string;

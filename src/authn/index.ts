@@ -1,8 +1,12 @@
 export type {
   Authentication,
+  BoundOrg,
   CredentialCarrier,
   CredentialKind,
   CredentialTransport,
+  PresentedCredentials,
+  ResolvedCredential,
 } from './credential-kind.ts';
 export { authnErrors } from './errors.ts';
+export { createFailureLimiter, type FailureLimitConfig, type FailureLimiter } from './failure-limiter.ts';
 export { bearerToken, type CredentialResolver, createCredentialResolver } from './resolver.ts';

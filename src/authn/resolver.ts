@@ -1,7 +1,8 @@
-import { GatehouseError } from '../core/errors.ts';
+import { GatehouseError, isGatehouseError } from '../core/errors.ts';
 import type { Ctx } from '../db/index.ts';
 import type { Authentication, CredentialCarrier, CredentialKind } from './credential-kind.ts';
 import { authnErrors } from './errors.ts';
+import type { FailureLimiter } from './failure-limiter.ts';
 
 export interface CredentialResolver {
   /** undefined when the request carries no credential at all (anonymous). */
@@ -10,22 +11,50 @@ export interface CredentialResolver {
 
 /**
  * Header credentials win over cookies: a program sending a bearer token from a browser
- * context must not silently act as the signed-in user instead.
+ * context must not silently act as the signed-in user instead. Every refused credential
+ * counts against the caller's address in `limiter`.
  */
-export function createCredentialResolver(kinds: readonly CredentialKind[]): CredentialResolver {
+export function createCredentialResolver(
+  kinds: readonly CredentialKind[],
+  limiter: FailureLimiter,
+): CredentialResolver {
   const ordered = [
     ...kinds.filter((k) => k.transport === 'header'),
     ...kinds.filter((k) => k.transport === 'cookie'),
   ];
+
+  function refused(ctx: Ctx, error: unknown): unknown {
+    if (isGatehouseError(error) && error.status === 401) limiter.recordFailure(ctx.ip, ctx.clock.now());
+    return error;
+  }
+
   return {
     async authenticate(ctx, carrier) {
-      for (const kind of ordered) {
-        const credential = kind.extract(carrier);
-        if (credential === undefined) continue;
-        const principal = await kind.resolve(ctx, credential);
-        return { principal, transport: kind.transport, credential };
+      const { authorization, cookies } = carrier;
+      let bearer: string | undefined;
+      if (authorization !== undefined) {
+        limiter.check(ctx.ip, ctx.clock.now());
+        bearer = bearerToken(authorization);
+        if (bearer === undefined)
+          throw refused(
+            ctx,
+            new GatehouseError(authnErrors.malformedAuthorization, { field: 'Authorization' }),
+          );
       }
-      if (carrier.authorization !== undefined) throw new GatehouseError(authnErrors.unsupportedCredential);
+      const presented = { bearer, cookies };
+      for (const kind of ordered) {
+        const credential = kind.extract(presented);
+        if (credential === undefined) continue;
+        if (kind.transport === 'cookie') limiter.check(ctx.ip, ctx.clock.now());
+        try {
+          const resolved = await kind.resolve(ctx, credential);
+          return { ...resolved, transport: kind.transport, credential };
+        } catch (error) {
+          throw refused(ctx, error);
+        }
+      }
+      if (bearer !== undefined)
+        throw refused(ctx, new GatehouseError(authnErrors.unsupportedCredential, { field: 'Authorization' }));
       return undefined;
     },
   };

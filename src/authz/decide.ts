@@ -24,6 +24,9 @@ export function decideInOrg(principal: Principal, role: Role, permission: OrgPer
 }
 
 export function decideSelf(principal: Principal, permission: SelfPermission): Decision {
+  // Forward auth reports who the caller is; the permission it is asked about (?permission=)
+  // is then decided in the org with decideInOrg, scopes and read-only flag included.
+  if (permission === 'authz:check') return ALLOW;
   // Creating an org makes the caller its admin: only people may do that, not service accounts.
   if (permission === 'orgs:create' && (principal.kind !== 'user' || principal.orgRestriction !== undefined)) {
     return { allowed: false, reason: 'principal_kind' };

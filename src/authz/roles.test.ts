@@ -118,7 +118,15 @@ describe('credential narrowing', () => {
   it('allows nothing with an empty scope list', () => {
     const none: Principal = { ...person, scopes: [] };
     assert.deepEqual(allowedInOrg(none, 'admin'), []);
-    for (const p of selfPermissions) assert.equal(decideSelf(none, p).allowed, false, p);
+    for (const p of selfPermissions) {
+      if (p !== 'authz:check') assert.equal(decideSelf(none, p).allowed, false, p);
+    }
+  });
+
+  it('lets every principal ask forward auth who it is, whatever its scopes or read-only flag', () => {
+    for (const principal of [person, { ...person, scopes: [] }, { ...person, readOnly: true }]) {
+      assert.deepEqual(decideSelf(principal, 'authz:check'), { allowed: true });
+    }
   });
 
   it('lets a person create an org', () => {

@@ -51,8 +51,9 @@ export type OrgPermission = (typeof orgPermissions)[number];
 /**
  * Permissions that need a signed-in principal but no org: the caller acting on itself.
  * A credential restricted to one org still has these (whoami, own sessions).
+ * `authz:check` is forward auth asking "who is this?": every principal may ask about itself.
  */
-export const selfPermissions = ['profile:own', 'sessions:own', 'orgs:create'] as const;
+export const selfPermissions = ['profile:own', 'sessions:own', 'orgs:create', 'authz:check'] as const;
 export type SelfPermission = (typeof selfPermissions)[number];
 
 export type Permission = OrgPermission | SelfPermission;
@@ -73,6 +74,7 @@ const readPermissions: ReadonlySet<Permission> = new Set<Permission>([
   'connectors:read',
   'connectors:use',
   'profile:own',
+  'authz:check',
 ]);
 
 const viewer: readonly OrgPermission[] = ['org:read', 'projects:read', 'apikeys:own'];

@@ -13,6 +13,7 @@ export const idPrefixes = {
   session: 'ses',
   auditEvent: 'evt',
   setupToken: 'stp',
+  apiKey: 'key',
 } as const;
 
 export type IdPrefix = (typeof idPrefixes)[keyof typeof idPrefixes];

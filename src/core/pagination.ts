@@ -1,5 +1,6 @@
 // Cursor pagination: the cursor is the last id of the previous page (ids are time-ordered),
 // wrapped in base64url so callers treat it as opaque.
+import { commonErrors, GatehouseError } from './errors.ts';
 
 export interface Page<T> {
   readonly items: T[];
@@ -24,4 +25,22 @@ export function toPage<T extends { id: string }>(rows: T[], limit: number): Page
   const items = rows.slice(0, limit);
   const last = items[items.length - 1];
   return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+}
+
+/** The id a list resumes after, or a 400 naming `cursor` when the cursor does not decode. */
+export function listCursorAfter(cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined;
+  const after = decodeCursor(cursor);
+  if (after === undefined)
+    throw new GatehouseError(commonErrors.invalidRequest, {
+      field: 'cursor',
+      message: 'The cursor is not valid.',
+    });
+  return after;
+}
+
+/** What every list takes: the cursor of the page before and the page size. */
+export interface ListQuery {
+  cursor?: string;
+  limit: number;
 }

@@ -1,8 +1,9 @@
 // Cross-node notifications for cache invalidation (SPEC §8). PostgreSQL: NOTIFY inside the
 // caller's transaction (delivered only if it commits) and one dedicated LISTEN connection per
 // node that reconnects after losing the database. SQLite is a single node: handlers run in
-// process. Consumers keep a short TTL as the floor, so a notification lost while the
-// listener reconnects only delays an invalidation.
+// process. A cache that relies on these notifications trusts its entries only while
+// isLive() is true, and drops them all when told of a gap (the listener was lost or is back),
+// since notifications sent in between never arrive.
 
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -12,9 +13,16 @@ import type { Ctx } from './context.ts';
 export type NotificationHandler = (payload: string) => void;
 
 export interface Notifications {
-  /** Sends `payload` on `channel` to every node, this one included, when ctx's transaction commits. */
+  /**
+   * Sends `payload` on `channel`: to this node at once, and to every node (this one again)
+   * when ctx's transaction commits. Handlers must be idempotent invalidations.
+   */
   publish(ctx: Ctx, channel: string, payload: string): Promise<void>;
   subscribe(channel: string, handler: NotificationHandler): () => void;
+  /** True while this node is sure to receive every notification sent from now on. */
+  isLive(): boolean;
+  /** Called when notifications may have been missed: the listener was lost, or reconnected. */
+  onGap(handler: () => void): void;
   close(): Promise<void>;
 }
 
@@ -27,8 +35,19 @@ function checkChannel(channel: string): void {
 
 function createHandlerRegistry() {
   const handlers = new Map<string, Set<NotificationHandler>>();
+  const gapHandlers: (() => void)[] = [];
   return {
     handlers,
+    gapHandlers,
+    gap(log: Logger): void {
+      for (const handler of gapHandlers) {
+        try {
+          handler();
+        } catch (error) {
+          log.error({ err: error }, 'notification gap handler failed');
+        }
+      }
+    },
     add(channel: string, handler: NotificationHandler): boolean {
       const set = handlers.get(channel) ?? new Set();
       const isNew = set.size === 0;
@@ -63,6 +82,10 @@ export function createLocalNotifications(log: Logger): Notifications {
       registry.add(channel, handler);
       return () => registry.remove(channel, handler);
     },
+    isLive: () => true,
+    onGap: (handler) => {
+      registry.gapHandlers.push(handler);
+    },
     close: async () => {},
   };
 }
@@ -92,7 +115,10 @@ export function createPostgresNotifications(url: string, log: Logger): Notificat
           { err: { message: error.message } },
           'notification listener lost the database; reconnecting',
         );
-        if (client === next) client = undefined;
+        if (client === next) {
+          client = undefined;
+          registry.gap(log);
+        }
         next.end().catch(() => {});
         scheduleReconnect();
       });
@@ -100,6 +126,8 @@ export function createPostgresNotifications(url: string, log: Logger): Notificat
         await next.connect();
         for (const channel of registry.handlers.keys()) await next.query(`listen "${channel}"`);
         client = next;
+        // Whatever was cached while no listener ran may have missed an invalidation.
+        registry.gap(log);
       } catch (error) {
         log.warn(
           { err: { message: (error as Error).message } },
@@ -118,6 +146,10 @@ export function createPostgresNotifications(url: string, log: Logger): Notificat
     async publish(ctx, channel, payload) {
       checkChannel(channel);
       await sql`select pg_notify(${channel}, ${payload})`.execute(ctx.db);
+      // This node acts at once too, so it reads its own writes. A read on another pooled
+      // connection that saw the old row can still cache it before the commit; the echo of
+      // the NOTIFY, delivered to this node's listener after the commit, drops that too.
+      registry.dispatch(channel, payload, log);
     },
     subscribe(channel, handler) {
       checkChannel(channel);
@@ -126,6 +158,10 @@ export function createPostgresNotifications(url: string, log: Logger): Notificat
         else void connect();
       }
       return () => registry.remove(channel, handler);
+    },
+    isLive: () => client !== undefined,
+    onGap: (handler) => {
+      registry.gapHandlers.push(handler);
     },
     async close() {
       closed = true;

@@ -125,6 +125,30 @@ export interface AuditEventsTable {
   hash: string;
 }
 
+export interface ApiKeysTable {
+  id: string;
+  /** The 12-character public part of the token, `gk_<key_id>_…`. */
+  key_id: string;
+  /** SHA-256 of the whole token. */
+  secret_digest: string;
+  org_id: string;
+  /** Exactly one of user_id and service_account_id is set: the key's owner. */
+  user_id: string | null;
+  service_account_id: string | null;
+  name: string;
+  read_only: number;
+  /** The user who made it (an admin, for service-account keys); null for operator commands. */
+  created_by: string | null;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  revoked_at: number | null;
+  revoke_reason: string | null;
+  /** The key this one replaced by rotation, and the key that replaced this one. */
+  rotated_from: string | null;
+  replaced_by: string | null;
+}
+
 export interface Database {
   orgs: OrgsTable;
   users: UsersTable;
@@ -138,4 +162,5 @@ export interface Database {
   setup_tokens: SetupTokensTable;
   audit_chains: AuditChainsTable;
   audit_events: AuditEventsTable;
+  api_keys: ApiKeysTable;
 }

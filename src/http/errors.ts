@@ -18,4 +18,14 @@ export const httpErrors = defineErrors('http', {
     message: 'The token lacks the scope this needs.',
   },
   routeNotFound: { code: 'route_not_found', status: 404, message: 'No such route.' },
+  orgAccessDenied: {
+    code: 'org_access_denied',
+    status: 403,
+    message: 'The caller is not a member of this organization, or it does not exist.',
+  },
+  credentialOrgMismatch: {
+    code: 'credential_org_mismatch',
+    status: 403,
+    message: 'This credential belongs to another organization.',
+  },
 });

@@ -8,6 +8,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** What the caller needs (SPEC §1); `public` is declared explicitly, never implied. */
     permission?: RoutePermission;
+    /**
+     * `not_a_state_change` exempts a route from the cookie CSRF check on unsafe methods:
+     * forward auth, which a proxy calls with the original request's method.
+     */
+    csrf?: 'not_a_state_change';
   }
   interface FastifyRequest {
     ctx: Ctx;

@@ -3,6 +3,7 @@ import './fastify-augment.ts';
 export { type BrowserSurfaceDeps, registerBrowserSurface } from './browser-surface.ts';
 export { CSRF_HEADER, sessionCsrfToken } from './csrf.ts';
 export { httpErrors } from './errors.ts';
+export { registerForwardAuth } from './forward-auth.ts';
 export { type InFlightTracker, trackInFlight } from './in-flight.ts';
 export { createMetricsRegistry, type Readiness, registerOpsRoutes, registerRequestMetrics } from './ops.ts';
 export { attachContext, requestIdFor } from './request-context.ts';

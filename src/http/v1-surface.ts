@@ -49,7 +49,8 @@ export async function registerV1Surface(
         if (request.auth?.transport === 'cookie') {
           const expected = sessionCsrfToken(deps.csrfKey, request.auth.credential);
           request.csrfToken = expected;
-          if (!isSafeMethod(request.method)) checkSessionCsrf(request, expected);
+          if (!isSafeMethod(request.method) && request.routeOptions.config.csrf !== 'not_a_state_change')
+            checkSessionCsrf(request, expected);
         }
         await enforcePermission(request, deps.tenancy);
       });

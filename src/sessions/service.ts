@@ -229,8 +229,8 @@ export function createSessionsService(deps: SessionsDeps) {
   const credentialKind: CredentialKind = {
     id: 'session',
     transport: 'cookie',
-    extract: (carrier) => carrier.cookies[deps.cookies.session],
-    resolve: resolveSessionToken,
+    extract: (presented) => presented.cookies[deps.cookies.session],
+    resolve: async (ctx, token) => ({ principal: await resolveSessionToken(ctx, token) }),
   };
 
   return {

@@ -1,10 +1,13 @@
-// Which role does this principal hold in this org right now? Read live on every request,
-// so a demotion or suspension takes effect on the next request (SPEC §4: keys inherit the
-// user's live role).
+// Which role does this principal hold in this org right now? Every org-scoped request asks,
+// so the answer is cached in process, and every change that could alter it (role change,
+// suspension, removal, a service account changed or deleted, org settings) drops the cached
+// answers on every node through a notification sent in the changing transaction. The cache
+// is trusted only while this node's notification listener is live (db/notifications.ts).
 import type { Role } from '../authz/index.ts';
 import { isRole } from '../authz/index.ts';
 import type { Principal } from '../core/context.ts';
-import type { Ctx } from '../db/index.ts';
+import { TtlCache } from '../core/ttl-cache.ts';
+import type { Ctx, Notifications } from '../db/index.ts';
 import * as store from './store.ts';
 
 export interface OrgAccess {
@@ -12,19 +15,64 @@ export interface OrgAccess {
   readonly role: Role;
 }
 
-export async function resolveOrgAccess(
-  ctx: Ctx,
-  principal: Principal,
-  orgRef: string,
-): Promise<OrgAccess | undefined> {
-  const row =
-    principal.kind === 'service_account'
-      ? await store.selectServiceAccountAccess(ctx, orgRef, principal.id)
-      : await store.selectUserAccess(ctx, orgRef, principal.id);
-  if (!row || !isRole(row.role)) return undefined;
-  if (principal.orgRestriction !== undefined && principal.orgRestriction !== row.id) return undefined;
-  return { org: { id: row.id, slug: row.slug, name: row.name }, role: row.role };
+/** How long cached answers may live, and how many; `enabled: false` reads the database every time. */
+export interface AccessCacheConfig {
+  readonly enabled: boolean;
+  readonly ttlMs: number;
+  readonly maxEntries: number;
 }
+
+const CHANNEL = 'tenancy_access';
+
+export function createOrgAccess(deps: { notifications: Notifications; cache: AccessCacheConfig }) {
+  const cache = new TtlCache<OrgAccess>({ maxEntries: deps.cache.enabled ? deps.cache.maxEntries : 0 });
+  deps.notifications.subscribe(CHANNEL, (tag) => cache.invalidateTag(tag));
+  deps.notifications.onGap(() => cache.clear());
+
+  async function lookUp(ctx: Ctx, principal: Principal, orgRef: string): Promise<OrgAccess | undefined> {
+    const row =
+      principal.kind === 'service_account'
+        ? await store.selectServiceAccountAccess(ctx, orgRef, principal.id)
+        : await store.selectUserAccess(ctx, orgRef, principal.id);
+    if (!row || !isRole(row.role)) return undefined;
+    return { org: { id: row.id, slug: row.slug, name: row.name }, role: row.role };
+  }
+
+  /**
+   * The org (by id or slug) and the principal's live role in it, or undefined when it holds
+   * none. A credential restricted to one org has no access to any other.
+   */
+  async function resolveOrgAccess(
+    ctx: Ctx,
+    principal: Principal,
+    orgRef: string,
+  ): Promise<OrgAccess | undefined> {
+    const now = ctx.clock.now();
+    // Inside a transaction the caller is about to change things: read what is really there.
+    const cacheable = !ctx.db.isTransaction && deps.notifications.isLive();
+    const key = `${principal.kind}:${principal.id}\u0000${orgRef}`;
+    let access = cacheable ? cache.get(key, now) : undefined;
+    if (access === undefined) {
+      const ticket = cache.ticket();
+      access = await lookUp(ctx, principal, orgRef);
+      if (access && cacheable)
+        cache.set(key, access, now + deps.cache.ttlMs, [principal.id, access.org.id], ticket, now);
+    }
+    if (!access) return undefined;
+    if (principal.orgRestriction !== undefined && principal.orgRestriction !== access.org.id)
+      return undefined;
+    return access;
+  }
+
+  /** Drops cached answers for a user, service account or org id, on every node once ctx commits. */
+  async function invalidateAccess(ctx: Ctx, principalOrOrgId: string): Promise<void> {
+    await deps.notifications.publish(ctx, CHANNEL, principalOrOrgId);
+  }
+
+  return { resolveOrgAccess, invalidateAccess };
+}
+
+export type OrgAccessResolver = ReturnType<typeof createOrgAccess>;
 
 /** The org the permission guard resolved for an org-scoped route. */
 export function requireOrg(access: OrgAccess | undefined): OrgAccess {

@@ -1,6 +1,11 @@
-export { type OrgAccess, requireOrg, resolveOrgAccess } from './access.ts';
+export { type AccessCacheConfig, type OrgAccess, requireOrg } from './access.ts';
 export { tenancyErrors } from './errors.ts';
-export type { DeactivationReason, UserLifecycleListener } from './lifecycle.ts';
+export type {
+  DeactivationReason,
+  ServiceAccountChange,
+  ServiceAccountLifecycleListener,
+  UserLifecycleListener,
+} from './lifecycle.ts';
 export type { Member, User, UserStatus } from './members.ts';
 export { DEFAULT_SESSION_ABSOLUTE_LIFETIME_MS, DEFAULT_SESSION_IDLE_TIMEOUT_MS, type Org } from './orgs.ts';
 export { v1TenancyResourceRoutes } from './resource-routes.ts';

@@ -18,3 +18,16 @@ export interface UserLifecycleListener {
   ): Promise<void>;
   onRoleChanged(ctx: Ctx, event: { userId: string; orgId: string; from: Role; to: Role }): Promise<void>;
 }
+
+export type ServiceAccountChange = 'role_changed' | 'disabled' | 'deleted';
+
+/**
+ * The same for service accounts: a changed role, or an account disabled or deleted, must
+ * reach whoever caches or holds its credentials (API keys) in the same transaction.
+ */
+export interface ServiceAccountLifecycleListener {
+  onServiceAccountChanged(
+    ctx: Ctx,
+    event: { serviceAccountId: string; orgId: string; change: ServiceAccountChange },
+  ): Promise<void>;
+}

@@ -6,12 +6,11 @@ import type { Role } from '../authz/index.ts';
 import { isoTime } from '../core/clock.ts';
 import { GatehouseError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import { type Page, toPage } from '../core/pagination.ts';
+import { listCursorAfter, type Page, toPage } from '../core/pagination.ts';
 import { hashPassword } from '../core/passwords.ts';
 import { type Ctx, withTx } from '../db/index.ts';
 import { tenancyErrors } from './errors.ts';
 import type { UserLifecycleListener } from './lifecycle.ts';
-import { listCursorAfter } from './listing.ts';
 import * as store from './store.ts';
 import { checkEmail, checkPassword, normalizeEmail } from './validation.ts';
 

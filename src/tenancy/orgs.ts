@@ -41,7 +41,10 @@ export function toOrg(row: store.OrgRow): Org {
   };
 }
 
-export function createOrgFunctions(audit: AuditService) {
+/** Drops cached access answers that name this org (its name is part of them). */
+type InvalidateAccess = (ctx: Ctx, orgId: string) => Promise<void>;
+
+export function createOrgFunctions(audit: AuditService, invalidateAccess: InvalidateAccess) {
   async function createOrg(
     ctx: Ctx,
     input: { slug: string; name: string },
@@ -114,6 +117,7 @@ export function createOrgFunctions(audit: AuditService) {
         target: { kind: 'org', id: orgId },
         data: { ...patch },
       });
+      await invalidateAccess(tx, orgId);
       return getOrg(tx, orgId);
     });
   }

@@ -6,10 +6,10 @@ import { isRole, type Role } from '../authz/index.ts';
 import { isoTime } from '../core/clock.ts';
 import { GatehouseError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import { type Page, toPage } from '../core/pagination.ts';
+import { type ListQuery, listCursorAfter, type Page, toPage } from '../core/pagination.ts';
 import { type Ctx, withTx } from '../db/index.ts';
 import { tenancyErrors } from './errors.ts';
-import { type ListQuery, listCursorAfter } from './listing.ts';
+import type { ServiceAccountChange, ServiceAccountLifecycleListener } from './lifecycle.ts';
 import * as resources from './resource-store.ts';
 import * as store from './store.ts';
 import { normalizeName } from './validation.ts';
@@ -44,7 +44,15 @@ function toServiceAccount(row: resources.ServiceAccountRow): ServiceAccount {
 const notFound = () =>
   new GatehouseError(tenancyErrors.serviceAccountNotFound, { field: 'service_account_id' });
 
-export function createServiceAccountFunctions(audit: AuditService) {
+export function createServiceAccountFunctions(
+  audit: AuditService,
+  listeners: readonly ServiceAccountLifecycleListener[],
+) {
+  async function tell(ctx: Ctx, orgId: string, serviceAccountId: string, change: ServiceAccountChange) {
+    for (const listener of listeners)
+      await listener.onServiceAccountChanged(ctx, { serviceAccountId, orgId, change });
+  }
+
   async function listServiceAccounts(
     ctx: Ctx,
     orgId: string,
@@ -115,6 +123,7 @@ export function createServiceAccountFunctions(audit: AuditService) {
         target: { kind: 'service_account', id: serviceAccountId },
         data: { name: account.name },
       });
+      if (disabled) await tell(tx, orgId, serviceAccountId, 'disabled');
       return getServiceAccount(tx, orgId, serviceAccountId);
     });
   }
@@ -157,13 +166,14 @@ export function createServiceAccountFunctions(audit: AuditService) {
           target: { kind: 'service_account', id: serviceAccountId },
           data,
         });
+        if (set.role !== undefined) await tell(tx, orgId, serviceAccountId, 'role_changed');
       }
       if (patch.disabled !== undefined) return setDisabled(tx, orgId, serviceAccountId, patch.disabled);
       return getServiceAccount(tx, orgId, serviceAccountId);
     });
   }
 
-  /** Deleting the account ends its API keys too: access.ts finds no account behind them. */
+  /** Deleting the account ends its API keys too: the listeners revoke them in the same transaction. */
   async function deleteServiceAccount(ctx: Ctx, orgId: string, serviceAccountId: string): Promise<void> {
     await withTx(ctx, async (tx) => {
       const account = await getServiceAccount(tx, orgId, serviceAccountId);
@@ -174,6 +184,7 @@ export function createServiceAccountFunctions(audit: AuditService) {
         target: { kind: 'service_account', id: serviceAccountId },
         data: { name: account.name, role: account.role },
       });
+      await tell(tx, orgId, serviceAccountId, 'deleted');
     });
   }
 

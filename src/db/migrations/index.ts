@@ -2,9 +2,11 @@
 // ships with every build and readyz can compare applied against known.
 import type { Migration, MigrationProvider } from 'kysely';
 import * as spine from './0001-spine.ts';
+import * as apiKeys from './0002-api-keys.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-spine': spine,
+  '0002-api-keys': apiKeys,
 });
 
 export const migrationProvider: MigrationProvider = {

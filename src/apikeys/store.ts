@@ -1,0 +1,147 @@
+// SQL for API keys. The lookup behind every uncached key is one indexed query that also
+// reads what the answer needs: the org, the owner's live role there and whether the owner
+// may act (user active, service account enabled).
+import type { CompiledQuery } from 'kysely';
+import type { ApiKeysTable, Ctx, Db } from '../db/index.ts';
+
+export type ApiKeyRow = ApiKeysTable;
+
+export async function insertApiKey(ctx: Ctx, row: ApiKeyRow): Promise<void> {
+  await ctx.db.insertInto('api_keys').values(row).execute();
+}
+
+function authLookupQuery(db: Db, keyId: string) {
+  return db
+    .selectFrom('api_keys as k')
+    .innerJoin('orgs as o', 'o.id', 'k.org_id')
+    .leftJoin('users as u', 'u.id', 'k.user_id')
+    .leftJoin('memberships as m', (join) =>
+      join.onRef('m.org_id', '=', 'k.org_id').onRef('m.user_id', '=', 'k.user_id'),
+    )
+    .leftJoin('service_accounts as s', (join) =>
+      join.onRef('s.id', '=', 'k.service_account_id').onRef('s.org_id', '=', 'k.org_id'),
+    )
+    .select([
+      'k.id',
+      'k.secret_digest',
+      'k.org_id',
+      'k.user_id',
+      'k.service_account_id',
+      'k.read_only',
+      'k.expires_at',
+      'k.revoked_at',
+      'o.slug as org_slug',
+      'o.name as org_name',
+      'u.status as user_status',
+      'm.role as member_role',
+      's.role as service_account_role',
+      's.disabled_at as service_account_disabled_at',
+    ])
+    .where('k.key_id', '=', keyId);
+}
+
+export type AuthLookupRow = NonNullable<
+  Awaited<ReturnType<ReturnType<typeof authLookupQuery>['executeTakeFirst']>>
+>;
+
+// Compiling a Kysely query costs about as much as running this one on SQLite, so the hot
+// lookup is compiled once per dialect and only its parameter changes.
+const compiledLookups = new WeakMap<object, CompiledQuery<AuthLookupRow>>();
+
+export async function selectKeyForAuth(ctx: Ctx, keyId: string): Promise<AuthLookupRow | undefined> {
+  const adapter = ctx.db.getExecutor().adapter;
+  let compiled = compiledLookups.get(adapter);
+  if (!compiled) {
+    compiled = authLookupQuery(ctx.db, '').compile();
+    compiledLookups.set(adapter, compiled);
+  }
+  const result = await ctx.db.executeQuery<AuthLookupRow>({ ...compiled, parameters: [keyId] });
+  return result.rows[0];
+}
+
+/** Whether the org has this service account (a key can be made for it). */
+export async function serviceAccountExists(ctx: Ctx, orgId: string, id: string): Promise<boolean> {
+  const row = await ctx.db
+    .selectFrom('service_accounts')
+    .select('id')
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export function selectApiKeyInOrg(ctx: Ctx, orgId: string, id: string): Promise<ApiKeyRow | undefined> {
+  return ctx.db
+    .selectFrom('api_keys')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+export interface ApiKeyListFilter {
+  orgId: string;
+  owner?: { userId?: string; serviceAccountId?: string };
+  includeRevoked: boolean;
+  after?: string;
+  limit: number;
+}
+
+export function selectApiKeys(ctx: Ctx, filter: ApiKeyListFilter): Promise<ApiKeyRow[]> {
+  let query = ctx.db.selectFrom('api_keys').selectAll().where('org_id', '=', filter.orgId);
+  if (filter.owner?.userId) query = query.where('user_id', '=', filter.owner.userId);
+  if (filter.owner?.serviceAccountId)
+    query = query.where('service_account_id', '=', filter.owner.serviceAccountId);
+  if (!filter.includeRevoked) query = query.where('revoked_at', 'is', null);
+  if (filter.after) query = query.where('id', '>', filter.after);
+  return query.orderBy('id').limit(filter.limit).execute();
+}
+
+/** Revokes the key if it is not revoked yet; true when this call revoked it. */
+export async function revokeApiKeyRow(ctx: Ctx, id: string, reason: string, now: number): Promise<boolean> {
+  const result = await ctx.db
+    .updateTable('api_keys')
+    .set({ revoked_at: now, revoke_reason: reason })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Revokes every live key of an owner (in one org, or everywhere); returns the revoked keys. */
+export async function revokeKeysOfOwner(
+  ctx: Ctx,
+  owner: { userId?: string; serviceAccountId?: string; orgId?: string },
+  reason: string,
+  now: number,
+): Promise<{ id: string; org_id: string }[]> {
+  if (!owner.userId && !owner.serviceAccountId) throw new Error('revokeKeysOfOwner needs an owner');
+  let query = ctx.db
+    .updateTable('api_keys')
+    .set({ revoked_at: now, revoke_reason: reason })
+    .where('revoked_at', 'is', null);
+  if (owner.userId) query = query.where('user_id', '=', owner.userId);
+  if (owner.serviceAccountId) query = query.where('service_account_id', '=', owner.serviceAccountId);
+  if (owner.orgId) query = query.where('org_id', '=', owner.orgId);
+  return query.returning(['id', 'org_id']).execute();
+}
+
+export async function markRotated(
+  ctx: Ctx,
+  id: string,
+  patch: { replaced_by: string; expires_at: number },
+): Promise<void> {
+  await ctx.db.updateTable('api_keys').set(patch).where('id', '=', id).execute();
+}
+
+/** Writes a batch of last-used times; a time never moves backwards. */
+export async function updateLastUsed(ctx: Ctx, usage: ReadonlyMap<string, number>): Promise<void> {
+  for (const [id, at] of usage) {
+    await ctx.db
+      .updateTable('api_keys')
+      .set({ last_used_at: at })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
+      .execute();
+  }
+}

@@ -1,0 +1,144 @@
+// Presented key → principal (SPEC §2): the format and checksum are checked with no I/O, then
+// the verified-key cache, then one store lookup. Valid keys are cached by the SHA-256 of the
+// token until their expiry or the cache lifetime, and dropped on every node when the key is
+// revoked or rotated or its owner changes (notifications on the `api_keys` channel, sent in
+// the changing transaction). Keys that can never become valid (unknown id, wrong secret,
+// revoked, expired) are remembered in a separate bounded negative cache, so a flood of them
+// costs one lookup per distinct key and cannot push valid keys out.
+import type { CredentialKind, ResolvedCredential } from '../authn/index.ts';
+import { isRole } from '../authz/index.ts';
+import type { Principal } from '../core/context.ts';
+import { type ErrorDefinition, GatehouseError } from '../core/errors.ts';
+import { constantTimeEqual, digestSecret, parseToken } from '../core/secrets.ts';
+import { TtlCache } from '../core/ttl-cache.ts';
+import type { Ctx, Notifications } from '../db/index.ts';
+import { apiKeyErrors } from './errors.ts';
+import * as store from './store.ts';
+import type { UsageBatch } from './usage.ts';
+
+export const API_KEY_CHANNEL = 'api_keys';
+
+export interface KeyCacheConfig {
+  readonly enabled: boolean;
+  readonly ttlMs: number;
+  readonly maxEntries: number;
+  readonly negativeTtlMs: number;
+}
+
+interface VerifiedKey extends ResolvedCredential {
+  readonly principal: Principal;
+  readonly boundOrg: NonNullable<ResolvedCredential['boundOrg']>;
+}
+
+export interface KeyLookupStats {
+  /** Store lookups made for presented keys: what a flood of unknown keys costs the database. */
+  storeLookups: number;
+  cacheHits: number;
+  negativeHits: number;
+}
+
+const PREFIX = 'gk_';
+
+export function createKeyVerifier(deps: {
+  notifications: Notifications;
+  cache: KeyCacheConfig;
+  usage: UsageBatch;
+}) {
+  const { cache: config, notifications, usage } = deps;
+  const verified = new TtlCache<VerifiedKey>({ maxEntries: config.enabled ? config.maxEntries : 0 });
+  const refused = new TtlCache<ErrorDefinition>({ maxEntries: config.enabled ? config.maxEntries : 0 });
+  const stats: KeyLookupStats = { storeLookups: 0, cacheHits: 0, negativeHits: 0 };
+  notifications.subscribe(API_KEY_CHANNEL, (tag) => verified.invalidateTag(tag));
+  notifications.onGap(() => verified.clear());
+
+  function refuse(definition: ErrorDefinition, digest: string | undefined, now: number, ticket: number) {
+    if (digest !== undefined) refused.set(digest, definition, now + config.negativeTtlMs, [], ticket, now);
+    return new GatehouseError(definition, { field: 'Authorization' });
+  }
+
+  function toVerified(row: store.AuthLookupRow, readOnly: boolean): VerifiedKey | undefined {
+    const isUser = row.user_id !== null;
+    const role = isUser ? row.member_role : row.service_account_role;
+    const ownerActive = isUser
+      ? row.user_status === 'active' && row.member_role !== null
+      : row.service_account_role !== null && row.service_account_disabled_at === null;
+    if (!ownerActive || !isRole(role)) return undefined;
+    return {
+      principal: {
+        kind: isUser ? 'user' : 'service_account',
+        id: (isUser ? row.user_id : row.service_account_id) as string,
+        orgRestriction: row.org_id,
+        readOnly,
+        authMethod: 'api_key',
+        credentialId: row.id,
+      },
+      boundOrg: { org: { id: row.org_id, slug: row.org_slug, name: row.org_name }, role },
+    };
+  }
+
+  async function lookUp(ctx: Ctx, keyId: string, digest: string): Promise<VerifiedKey> {
+    const now = ctx.clock.now();
+    const ticket = verified.ticket();
+    const negativeTicket = refused.ticket();
+    stats.storeLookups += 1;
+    const row = await store.selectKeyForAuth(ctx, keyId);
+    if (!row) throw refuse(apiKeyErrors.unknownKey, digest, now, negativeTicket);
+    if (!constantTimeEqual(digest, row.secret_digest))
+      throw refuse(apiKeyErrors.wrongSecret, digest, now, negativeTicket);
+    if (row.revoked_at !== null) throw refuse(apiKeyErrors.revoked, digest, now, negativeTicket);
+    if (row.expires_at !== null && now >= row.expires_at)
+      throw refuse(apiKeyErrors.expired, digest, now, negativeTicket);
+    // Not remembered: the owner may be reactivated.
+    const key = toVerified(row, row.read_only === 1);
+    if (!key) throw new GatehouseError(apiKeyErrors.ownerInactive, { field: 'Authorization' });
+    if (notifications.isLive()) {
+      const until = Math.min(now + config.ttlMs, row.expires_at ?? Number.POSITIVE_INFINITY);
+      const tags = [row.id, key.principal.id, row.org_id];
+      verified.set(digest, key, until, tags, ticket, now);
+    }
+    return key;
+  }
+
+  /** Verifies a presented `gk_` token; throws the error that says exactly what is wrong with it. */
+  async function verify(ctx: Ctx, token: string): Promise<VerifiedKey> {
+    const parsed = parseToken(token, PREFIX);
+    if (!parsed.ok)
+      throw new GatehouseError(
+        parsed.reason === 'malformed' ? apiKeyErrors.malformed : apiKeyErrors.badChecksum,
+        {
+          field: 'Authorization',
+        },
+      );
+    const now = ctx.clock.now();
+    const digest = digestSecret(token);
+    let key = verified.get(digest, now);
+    if (key !== undefined) {
+      stats.cacheHits += 1;
+    } else {
+      const known = refused.get(digest, now);
+      if (known !== undefined) {
+        stats.negativeHits += 1;
+        throw new GatehouseError(known, { field: 'Authorization' });
+      }
+      key = await lookUp(ctx, parsed.keyId, digest);
+    }
+    usage.record(key.principal.credentialId as string, now);
+    return key;
+  }
+
+  const credentialKind: CredentialKind = {
+    id: 'api_key',
+    transport: 'header',
+    extract: (presented) => (presented.bearer?.startsWith(PREFIX) ? presented.bearer : undefined),
+    resolve: verify,
+  };
+
+  /** Drops cached verifications tagged with a key, owner or org id, on every node once ctx commits. */
+  async function invalidate(ctx: Ctx, tag: string): Promise<void> {
+    await notifications.publish(ctx, API_KEY_CHANNEL, tag);
+  }
+
+  return { credentialKind, invalidate, stats: (): Readonly<KeyLookupStats> => ({ ...stats }) };
+}
+
+export type KeyVerifier = ReturnType<typeof createKeyVerifier>;

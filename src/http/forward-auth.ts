@@ -1,0 +1,85 @@
+// Forward auth (SPEC §4): `/v1/authz/check` answers a reverse proxy's "who is this, and may
+// they do this?" for nginx auth_request, Envoy ext_authz (HTTP) and Traefik forwardAuth
+// (docs/proxies.md). Any credential the resolver accepts works. 200 carries the identity in
+// X-Gatehouse-* headers for the proxy to pass upstream; 401 means no valid credential, 403
+// a credential that may not do what was asked (`?org=`, `?permission=`, or a write with a
+// read-only credential). Only 2xx, 401 and 403 are used for answers a proxy acts on:
+// nginx turns anything else from an auth subrequest into a 500.
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { decideInOrg, decideSelf, isPermission, isSelfPermission, type Permission } from '../authz/index.ts';
+import { commonErrors, GatehouseError } from '../core/errors.ts';
+import type { TenancyService } from '../tenancy/index.ts';
+import { isSafeMethod } from './csrf.ts';
+import { httpErrors } from './errors.ts';
+import { accessFor, refuse } from './guard.ts';
+
+const CheckQuery = Type.Object({
+  org: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  permission: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+});
+type CheckRoute = { Querystring: Static<typeof CheckQuery> };
+
+/**
+ * Envoy sends the check with the original request's method; nginx (as documented) and
+ * Traefik say it in a header. A write through a read-only credential is refused here, so the
+ * upstream need not know about read-only keys.
+ */
+function originalMethod(request: FastifyRequest): string {
+  const header = request.headers['x-forwarded-method'] ?? request.headers['x-original-method'];
+  const named = Array.isArray(header) ? header[0] : header;
+  return (named ?? request.method).toUpperCase();
+}
+
+function requestedPermission(raw: string | undefined): Permission | undefined {
+  if (raw === undefined) return undefined;
+  if (!isPermission(raw))
+    throw new GatehouseError(commonErrors.invalidRequest, {
+      field: 'permission',
+      message: `"${raw}" is not a Gatehouse permission.`,
+    });
+  return raw;
+}
+
+export function registerForwardAuth(app: FastifyInstance, tenancy: TenancyService): void {
+  app.route<CheckRoute>({
+    // Every method, because Envoy's HTTP ext_authz checks with the original one.
+    method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    url: '/authz/check',
+    config: { permission: 'authz:check', csrf: 'not_a_state_change' },
+    schema: { querystring: CheckQuery },
+    handler: async function checkAuthorization(request, reply: FastifyReply) {
+      const auth = request.auth!;
+      const { principal } = auth;
+      const permission = requestedPermission(request.query.permission);
+      if (principal.readOnly && !isSafeMethod(originalMethod(request)))
+        throw new GatehouseError(httpErrors.readOnlyCredential, { field: 'method' });
+      const orgRef = request.query.org ?? auth.boundOrg?.org.id;
+      const access = orgRef === undefined ? undefined : await accessFor(request.ctx, auth, tenancy, orgRef);
+      if (orgRef !== undefined && !access)
+        throw new GatehouseError(httpErrors.orgAccessDenied, { field: 'org' });
+      if (permission !== undefined) {
+        if (isSelfPermission(permission)) refuse(decideSelf(principal, permission), permission);
+        else if (!access)
+          throw new GatehouseError(commonErrors.invalidRequest, {
+            field: 'org',
+            message: `"${permission}" is checked in an organization: add ?org=.`,
+          });
+        else refuse(decideInOrg(principal, access.role, permission), permission);
+      }
+      reply.header('x-gatehouse-principal-kind', principal.kind);
+      reply.header('x-gatehouse-user', principal.id);
+      reply.header('x-gatehouse-auth-method', principal.authMethod);
+      if (access) {
+        reply.header('x-gatehouse-org', access.org.id);
+        reply.header('x-gatehouse-org-slug', access.org.slug);
+        reply.header('x-gatehouse-role', access.role);
+      }
+      if (principal.readOnly) reply.header('x-gatehouse-read-only', 'true');
+      return {
+        principal: { kind: principal.kind, id: principal.id, auth_method: principal.authMethod },
+        org: access ? { id: access.org.id, slug: access.org.slug, role: access.role } : null,
+      };
+    },
+  });
+}
