@@ -15,6 +15,7 @@ import {
   registerForwardAuth,
   registerOpsRoutes,
   registerRequestMetrics,
+  registerServiceCounters,
   registerStaticAssets,
   registerV1Surface,
   requestIdFor,
@@ -62,6 +63,24 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
 
   const registry = createMetricsRegistry();
   registerRequestMetrics(app, registry);
+  const keyStats = services.apiKeys.lookupStats;
+  registerServiceCounters(registry, [
+    {
+      name: 'gatehouse_api_key_store_lookups_total',
+      help: 'API keys looked up in the database (not answered from the verified or negative cache)',
+      read: () => keyStats().storeLookups,
+    },
+    {
+      name: 'gatehouse_api_key_cache_hits_total',
+      help: 'API keys answered from the cache of verified keys',
+      read: () => keyStats().cacheHits,
+    },
+    {
+      name: 'gatehouse_api_key_negative_cache_hits_total',
+      help: 'API keys refused from the cache of keys known to be invalid',
+      read: () => keyStats().negativeHits,
+    },
+  ]);
   registerOpsRoutes(app, { readiness: services.database, registry });
 
   const routeOptions = {

@@ -5,7 +5,14 @@ export { CSRF_HEADER, sessionCsrfToken } from './csrf.ts';
 export { httpErrors } from './errors.ts';
 export { registerForwardAuth } from './forward-auth.ts';
 export { type InFlightTracker, trackInFlight } from './in-flight.ts';
-export { createMetricsRegistry, type Readiness, registerOpsRoutes, registerRequestMetrics } from './ops.ts';
+export {
+  createMetricsRegistry,
+  type Readiness,
+  registerOpsRoutes,
+  registerRequestMetrics,
+  registerServiceCounters,
+  type ServiceCounter,
+} from './ops.ts';
 export { attachContext, requestIdFor } from './request-context.ts';
 export { collectRoutes, type RouteEntry } from './route-table.ts';
 export { registerStaticAssets } from './static-assets.ts';

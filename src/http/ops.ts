@@ -2,7 +2,7 @@
 // migrations current), /metrics (Prometheus text format). Request metrics are recorded for
 // every route through one onResponse hook.
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 export interface Readiness {
   ping(): Promise<void>;
@@ -31,6 +31,27 @@ export function registerRequestMetrics(app: FastifyInstance, registry: Registry)
       reply.elapsedTime / 1000,
     );
   });
+}
+
+/** A count a service keeps itself, exposed as a Prometheus counter read at scrape time. */
+export interface ServiceCounter {
+  readonly name: string;
+  readonly help: string;
+  read(): number;
+}
+
+export function registerServiceCounters(registry: Registry, counters: readonly ServiceCounter[]): void {
+  for (const counter of counters) {
+    new Counter({
+      name: counter.name,
+      help: counter.help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(counter.read());
+      },
+    });
+  }
 }
 
 export function registerOpsRoutes(
