@@ -22,6 +22,7 @@ import {
   sendJsonError,
   trackInFlight,
 } from './http/index.ts';
+import { requestLoggerFactory } from './logger.ts';
 import type { Services } from './services.ts';
 import { browserSessionRoutes, v1SessionRoutes } from './sessions/index.ts';
 import { v1TenancyResourceRoutes, v1TenancyRoutes } from './tenancy/index.ts';
@@ -37,6 +38,7 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
   const { config } = services;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
+    childLoggerFactory: requestLoggerFactory as never,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy.enabled ? [...config.trustProxy.addresses] : false,
     genReqId: (request) => requestIdFor(request.headers['x-request-id']),
@@ -54,9 +56,10 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
   app.decorateRequest('auth', undefined);
   app.decorateRequest('orgAccess', undefined);
   app.decorateRequest('csrfToken', undefined);
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, next) => {
     reply.header('x-request-id', request.id);
     attachContext(request, services.database.db, services.clock);
+    next();
   });
   await app.register(cookie);
   app.setErrorHandler((error, request, reply) => sendJsonError(request, reply, error));

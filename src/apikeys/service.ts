@@ -223,7 +223,9 @@ export function createApiKeysService(deps: ApiKeysDeps) {
       const issued = await insertKey(tx, orgId, { ...old, rotated_from: old.id });
       const overlapEnd = now + (input.overlapMs ?? DEFAULT_ROTATION_OVERLAP_MS);
       const oldExpiry = old.expires_at === null ? overlapEnd : Math.min(old.expires_at, overlapEnd);
-      await store.markRotated(tx, old.id, { replaced_by: issued.key.id, expires_at: oldExpiry });
+      // Lost a race with another rotation or a revocation: throwing rolls back the new key.
+      if (!(await store.markRotated(tx, old.id, { replaced_by: issued.key.id, expires_at: oldExpiry })))
+        throw new GatehouseError(apiKeyErrors.inactive, { field: 'api_key_id' });
       await audit.append(tx, {
         orgId,
         action: 'api_key.rotated',

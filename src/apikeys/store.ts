@@ -126,12 +126,25 @@ export async function revokeKeysOfOwner(
   return query.returning(['id', 'org_id']).execute();
 }
 
+/**
+ * Marks a key as replaced if it is still neither replaced nor revoked; false when another
+ * transaction rotated or revoked it after the caller read it. The condition is what stops two
+ * concurrent rotations on PostgreSQL (read committed) from both issuing a successor: the
+ * second waits for the first's row lock, then finds the key already replaced.
+ */
 export async function markRotated(
   ctx: Ctx,
   id: string,
   patch: { replaced_by: string; expires_at: number },
-): Promise<void> {
-  await ctx.db.updateTable('api_keys').set(patch).where('id', '=', id).execute();
+): Promise<boolean> {
+  const result = await ctx.db
+    .updateTable('api_keys')
+    .set(patch)
+    .where('id', '=', id)
+    .where('replaced_by', 'is', null)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }
 
 /** Writes a batch of last-used times; a time never moves backwards. */

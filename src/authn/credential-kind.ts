@@ -25,8 +25,11 @@ export interface CredentialKind {
   readonly transport: CredentialTransport;
   /** The raw credential if this kind recognises one in the request. No I/O. */
   extract(presented: PresentedCredentials): string | undefined;
-  /** Verifies the credential; throws an authn error (401) when it is not valid. */
-  resolve(ctx: Ctx, credential: string): Promise<ResolvedCredential>;
+  /**
+   * Verifies the credential; throws an authn error (401) when it is not valid. May answer
+   * synchronously (a cache hit), which spares the hot path a promise.
+   */
+  resolve(ctx: Ctx, credential: string): ResolvedCredential | Promise<ResolvedCredential>;
 }
 
 /**

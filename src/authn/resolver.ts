@@ -47,7 +47,8 @@ export function createCredentialResolver(
         if (credential === undefined) continue;
         if (kind.transport === 'cookie') limiter.check(ctx.ip, ctx.clock.now());
         try {
-          const resolved = await kind.resolve(ctx, credential);
+          const answer = kind.resolve(ctx, credential);
+          const resolved = answer instanceof Promise ? await answer : answer;
           return { ...resolved, transport: kind.transport, credential };
         } catch (error) {
           throw refused(ctx, error);

@@ -1,6 +1,7 @@
 // The one home of secrets: CSPRNG generation, the gk_/gks_ token format, digests and
 // constant-time comparison, master-key parsing and derivation, and envelope encryption
 // (re-exported from envelope.ts), so the rest of the code never touches raw crypto for credentials.
+import * as crypto from 'node:crypto';
 import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as zlib from 'node:zlib';
 
@@ -38,7 +39,14 @@ export function randomBase62(length: number): string {
   return out;
 }
 
+// crypto.hash (Node 20.12+) hashes in one call without a Hash object: it is on the path of
+// every request that carries a key.
+const oneShotHash = (
+  crypto as { hash?: (algorithm: string, data: string | Buffer, encoding: 'hex') => string }
+).hash;
+
 export function sha256Hex(value: string | Buffer): string {
+  if (oneShotHash) return oneShotHash('sha256', value, 'hex');
   return createHash('sha256').update(value).digest('hex');
 }
 

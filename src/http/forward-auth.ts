@@ -19,16 +19,30 @@ const CheckQuery = Type.Object({
   permission: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
 });
 type CheckRoute = { Querystring: Static<typeof CheckQuery> };
+const CheckAnswer = Type.Object({
+  principal: Type.Object({ kind: Type.String(), id: Type.String(), auth_method: Type.String() }),
+  org: Type.Union([
+    Type.Object({ id: Type.String(), slug: Type.String(), role: Type.String() }),
+    Type.Null(),
+  ]),
+});
 
 /**
- * Envoy sends the check with the original request's method; nginx (as documented) and
- * Traefik say it in a header. A write through a read-only credential is refused here, so the
- * upstream need not know about read-only keys.
+ * Whether the request being checked writes. Envoy sends the check with the original
+ * request's method; nginx (as documented) and Traefik name it in X-Original-Method or
+ * X-Forwarded-Method. A proxy that sets one of them may pass a client's forged copy of the
+ * other through, so the request counts as a write when ANY of them names an unsafe method:
+ * a read-only credential then passes only if every one of them says it reads.
  */
-function originalMethod(request: FastifyRequest): string {
-  const header = request.headers['x-forwarded-method'] ?? request.headers['x-original-method'];
-  const named = Array.isArray(header) ? header[0] : header;
-  return (named ?? request.method).toUpperCase();
+function checksWrite(request: FastifyRequest): boolean {
+  if (!isSafeMethod(request.method)) return true;
+  for (const name of ['x-forwarded-method', 'x-original-method'] as const) {
+    const header = request.headers[name];
+    for (const value of Array.isArray(header) ? header : header === undefined ? [] : [header]) {
+      if (!isSafeMethod(value.trim().toUpperCase())) return true;
+    }
+  }
+  return false;
 }
 
 function requestedPermission(raw: string | undefined): Permission | undefined {
@@ -47,12 +61,12 @@ export function registerForwardAuth(app: FastifyInstance, tenancy: TenancyServic
     method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
     url: '/authz/check',
     config: { permission: 'authz:check', csrf: 'not_a_state_change' },
-    schema: { querystring: CheckQuery },
+    schema: { querystring: CheckQuery, response: { 200: CheckAnswer } },
     handler: async function checkAuthorization(request, reply: FastifyReply) {
       const auth = request.auth!;
       const { principal } = auth;
       const permission = requestedPermission(request.query.permission);
-      if (principal.readOnly && !isSafeMethod(originalMethod(request)))
+      if (principal.readOnly && checksWrite(request))
         throw new GatehouseError(httpErrors.readOnlyCredential, { field: 'method' });
       const orgRef = request.query.org ?? auth.boundOrg?.org.id;
       const access = orgRef === undefined ? undefined : await accessFor(request.ctx, auth, tenancy, orgRef);
@@ -67,15 +81,19 @@ export function registerForwardAuth(app: FastifyInstance, tenancy: TenancyServic
           });
         else refuse(decideInOrg(principal, access.role, permission), permission);
       }
-      reply.header('x-gatehouse-principal-kind', principal.kind);
-      reply.header('x-gatehouse-user', principal.id);
-      reply.header('x-gatehouse-auth-method', principal.authMethod);
-      if (access) {
-        reply.header('x-gatehouse-org', access.org.id);
-        reply.header('x-gatehouse-org-slug', access.org.slug);
-        reply.header('x-gatehouse-role', access.role);
-      }
-      if (principal.readOnly) reply.header('x-gatehouse-read-only', 'true');
+      // Every identity header is always sent, empty when it does not apply, so a proxy that
+      // copies them upstream (Envoy's allowed_upstream_headers) overwrites any copy a client
+      // forged instead of letting it through.
+      const identity: Record<string, string> = {
+        'x-gatehouse-principal-kind': principal.kind,
+        'x-gatehouse-user': principal.id,
+        'x-gatehouse-auth-method': principal.authMethod,
+        'x-gatehouse-org': access?.org.id ?? '',
+        'x-gatehouse-org-slug': access?.org.slug ?? '',
+        'x-gatehouse-role': access?.role ?? '',
+        'x-gatehouse-read-only': principal.readOnly ? 'true' : 'false',
+      };
+      reply.headers(identity);
       return {
         principal: { kind: principal.kind, id: principal.id, auth_method: principal.authMethod },
         org: access ? { id: access.org.id, slug: access.org.slug, role: access.role } : null,

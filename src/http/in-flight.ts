@@ -7,8 +7,8 @@ export type InFlightTracker = ReturnType<typeof trackInFlight>;
 
 /**
  * Counts requests in flight, and once shutdown starts asks keep-alive clients (load
- * balancers) to reconnect elsewhere with `Connection: close`, so closing does not wait for
- * their idle sockets to time out.
+ * balancers) to reconnect elsewhere with `Connection: close` on every request that arrives
+ * from then on, so closing does not wait for their idle sockets to time out.
  */
 export function trackInFlight(app: FastifyInstance) {
   let inFlight = 0;
@@ -21,14 +21,20 @@ export function trackInFlight(app: FastifyInstance) {
     inFlight -= 1;
     if (inFlight === 0) for (const wake of waiters.splice(0)) wake();
   };
-  app.addHook('onRequest', async (request) => {
+  // Callback-style hooks: every request runs them, and an async hook costs a promise each.
+  app.addHook('onRequest', (request, reply, next) => {
     open.add(request);
     inFlight += 1;
-  });
-  app.addHook('onResponse', async (request) => done(request));
-  app.addHook('onRequestAbort', async (request) => done(request));
-  app.addHook('onSend', async (_request, reply) => {
     if (draining) reply.header('connection', 'close');
+    next();
+  });
+  app.addHook('onResponse', (request, _reply, next) => {
+    done(request);
+    next();
+  });
+  app.addHook('onRequestAbort', (request, next) => {
+    done(request);
+    next();
   });
   return {
     start: () => {

@@ -2,7 +2,8 @@
 // migrations current), /metrics (Prometheus text format). Request metrics are recorded for
 // every route through one onResponse hook.
 import type { FastifyInstance } from 'fastify';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
+import { registerRequestDurations } from './request-durations.ts';
 
 export interface Readiness {
   ping(): Promise<void>;
@@ -16,20 +17,16 @@ export function createMetricsRegistry(): Registry {
 }
 
 export function registerRequestMetrics(app: FastifyInstance, registry: Registry): void {
-  const duration = new Histogram({
-    name: 'gatehouse_http_request_duration_seconds',
-    help: 'HTTP request duration by route and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
-  });
-  app.addHook('onResponse', async (request, reply) => {
+  const durations = registerRequestDurations(registry);
+  app.addHook('onResponse', (request, reply, next) => {
     // The route pattern, not the URL, so label cardinality stays bounded.
-    const route = request.routeOptions.url ?? 'unmatched';
-    duration.observe(
-      { method: request.method, route, status: String(reply.statusCode) },
+    durations.observe(
+      request.method,
+      request.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
       reply.elapsedTime / 1000,
     );
+    next();
   });
 }
 

@@ -17,6 +17,8 @@ export interface V1SurfaceDeps {
   readonly csrfKey: Buffer;
 }
 
+const API_HEADERS = Object.freeze({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+
 export function sendJsonError(request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
   const { error, unexpected } = toGatehouseError(thrown);
   const log = { code: error.code, detail: error.detail, err: unexpected ? thrown : undefined };
@@ -43,8 +45,7 @@ export async function registerV1Surface(
     async (scope) => {
       scope.addHook('onRequest', async (request, reply) => {
         // API answers carry identities and secrets shown once: never cached, never sniffed.
-        reply.header('cache-control', 'no-store');
-        reply.header('x-content-type-options', 'nosniff');
+        reply.headers(API_HEADERS);
         await authenticateRequest(request, deps.resolver);
         if (request.auth?.transport === 'cookie') {
           const expected = sessionCsrfToken(deps.csrfKey, request.auth.credential);
