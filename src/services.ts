@@ -13,6 +13,7 @@ import type { Ctx, DbHandle } from './db/index.ts';
 import {
   cookieNames,
   createBootstrap,
+  createSessionCache,
   createSessionRevoker,
   createSessionsService,
 } from './sessions/index.ts';
@@ -49,7 +50,10 @@ export function createServices(deps: ServiceDeps) {
   const { config, database, clock, log } = deps;
   const { notifications } = database;
   const audit = createAuditService();
-  const revoker = createSessionRevoker(audit);
+  const revoker = createSessionRevoker(
+    audit,
+    createSessionCache({ notifications, config: config.credentialCache }),
+  );
   const apiKeys = createApiKeysService({ audit, notifications, cache: config.credentialCache });
   const tenancy = createTenancyService({
     audit,

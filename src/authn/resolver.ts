@@ -48,8 +48,8 @@ export function createCredentialResolver(
         if (kind.transport === 'cookie') limiter.check(ctx.ip, ctx.clock.now());
         try {
           const answer = kind.resolve(ctx, credential);
-          const resolved = answer instanceof Promise ? await answer : answer;
-          return { ...resolved, transport: kind.transport, credential };
+          const { principal, boundOrg } = answer instanceof Promise ? await answer : answer;
+          return { principal, boundOrg, transport: kind.transport, credential };
         } catch (error) {
           throw refused(ctx, error);
         }

@@ -14,26 +14,29 @@ export function trackInFlight(app: FastifyInstance) {
   let inFlight = 0;
   let draining = false;
   const waiters: (() => void)[] = [];
-  const open = new WeakSet<object>();
-  // A request aborted by its client may still reach onResponse: count it down once.
-  const done = (request: object) => {
-    if (!open.delete(request)) return;
+  // A request aborted by its client may still reach onResponse: count it down once. A flag
+  // on the request, not a WeakSet: the set's bookkeeping showed on every request's profile.
+  const counted = Symbol('counted in flight');
+  type Tracked = { [counted]?: boolean };
+  const done = (request: Tracked) => {
+    if (!request[counted]) return;
+    request[counted] = false;
     inFlight -= 1;
     if (inFlight === 0) for (const wake of waiters.splice(0)) wake();
   };
   // Callback-style hooks: every request runs them, and an async hook costs a promise each.
   app.addHook('onRequest', (request, reply, next) => {
-    open.add(request);
+    (request as Tracked)[counted] = true;
     inFlight += 1;
     if (draining) reply.header('connection', 'close');
     next();
   });
   app.addHook('onResponse', (request, _reply, next) => {
-    done(request);
+    done(request as Tracked);
     next();
   });
   app.addHook('onRequestAbort', (request, next) => {
-    done(request);
+    done(request as Tracked);
     next();
   });
   return {

@@ -13,6 +13,7 @@ import type { TenancyService, UserLifecycleListener } from '../tenancy/index.ts'
 import { DEFAULT_SESSION_ABSOLUTE_LIFETIME_MS, DEFAULT_SESSION_IDLE_TIMEOUT_MS } from '../tenancy/index.ts';
 import { type CookieNames, SESSION_TOKEN_PATTERN } from './cookies.ts';
 import { sessionErrors } from './errors.ts';
+import type { CachedSession, SessionCache } from './session-cache.ts';
 import * as store from './store.ts';
 import { clearAccountThrottle, recordFailedSignIn, refuseIfLocked, throttleKeys } from './throttle.ts';
 
@@ -57,7 +58,7 @@ async function auditForUser(
   for (const org of orgs) await deps.audit.append(ctx, { orgId: org.id, actor, target, ...event });
 }
 
-export function createSessionRevoker(audit: AuditService) {
+export function createSessionRevoker(audit: AuditService, cache: SessionCache) {
   /** Ends sessions and audits it, inside the caller's transaction. */
   async function revokeUserSessions(
     ctx: Ctx,
@@ -68,6 +69,7 @@ export function createSessionRevoker(audit: AuditService) {
   ): Promise<number> {
     const ended = await store.endSessions(ctx, { userId, sessionId }, reason, ctx.clock.now());
     if (ended.length > 0) {
+      await cache.invalidate(ctx, sessionId ?? userId);
       await audit.append(ctx, {
         orgId: auditOrgId,
         action: 'session.revoked',
@@ -86,7 +88,7 @@ export function createSessionRevoker(audit: AuditService) {
       await revokeUserSessions(ctx, event.userId, 'role_changed', event.orgId);
     },
   };
-  return { revokeUserSessions, lifecycle };
+  return { revokeUserSessions, lifecycle, cache };
 }
 
 export type SessionRevoker = ReturnType<typeof createSessionRevoker>;
@@ -125,18 +127,47 @@ export function createSessionsService(deps: SessionsDeps) {
     });
   }
 
+  const { cache } = deps.revoker;
+
+  /** Records the session as seen at most once a minute per node, not on every request. */
+  async function touchIfDue(ctx: Ctx, session: CachedSession, now: number): Promise<void> {
+    if (now - session.lastSeenAt < LAST_SEEN_WRITE_INTERVAL_MS) return;
+    await store.touchSession(ctx, session.principal.credentialId!, now);
+    session.lastSeenAt = now;
+  }
+
   async function resolveSessionToken(ctx: Ctx, token: string): Promise<Principal> {
     if (!SESSION_TOKEN_PATTERN.test(token)) throw new GatehouseError(sessionErrors.sessionInvalid);
-    const row = await store.selectLiveSessionByDigest(ctx, digestSecret(token));
+    const digest = digestSecret(token);
+    const now = ctx.clock.now();
+    const cached = cache.get(ctx, digest, now);
+    if (cached) {
+      await touchIfDue(ctx, cached, now);
+      return cached.principal;
+    }
+    const ticket = cache.ticket();
+    const row = await store.selectLiveSessionByDigest(ctx, digest);
     if (!row || row.ended_at !== null || row.user_status !== 'active')
       throw new GatehouseError(sessionErrors.sessionInvalid);
-    const now = ctx.clock.now();
     const lastSeen = Number(row.last_seen_at);
-    if (now >= Number(row.expires_at) || now >= lastSeen + Number(row.idle_timeout_ms)) {
+    const expiresAt = Number(row.expires_at);
+    const idleTimeoutMs = Number(row.idle_timeout_ms);
+    if (now >= expiresAt || now >= lastSeen + idleTimeoutMs) {
       throw new GatehouseError(sessionErrors.sessionExpired);
     }
-    if (now - lastSeen >= LAST_SEEN_WRITE_INTERVAL_MS) await store.touchSession(ctx, row.id, now);
-    return { kind: 'user', id: row.user_id, authMethod: `session:${row.auth_method}`, credentialId: row.id };
+    const session: CachedSession = {
+      principal: {
+        kind: 'user',
+        id: row.user_id,
+        authMethod: `session:${row.auth_method}`,
+        credentialId: row.id,
+      },
+      lastSeenAt: lastSeen,
+      idleTimeoutMs,
+    };
+    await touchIfDue(ctx, session, now);
+    cache.remember(ctx, digest, session, expiresAt, ticket, now);
+    return session.principal;
   }
 
   /**
@@ -186,6 +217,7 @@ export function createSessionsService(deps: SessionsDeps) {
     if (!SESSION_TOKEN_PATTERN.test(token)) return;
     await withTx(ctx, async (tx) => {
       const ended = await store.endSessionByDigest(tx, digestSecret(token), 'signed_out', tx.clock.now());
+      if (ended) await cache.invalidate(tx, ended.id);
       if (ended)
         await auditForUser(tx, deps, ended.user_id, {
           action: 'user.signed_out',
