@@ -97,12 +97,20 @@ export function createBootstrap(deps: { audit: AuditService; tenancy: TenancySer
    */
   async function createAdmin(
     ctx: Ctx,
-    input: { email: string; name?: string; password?: string; orgSlug: string; orgName?: string },
+    input: {
+      email: string;
+      name?: string;
+      password?: string;
+      /** Already hashed (hashPassword): lets a caller inside a transaction hash before opening it. */
+      passwordHash?: string;
+      orgSlug: string;
+      orgName?: string;
+    },
   ): Promise<{ userId: string; orgId: string; createdUser: boolean; createdOrg: boolean }> {
     checkEmail(input.email);
     checkSlug(input.orgSlug, 'org');
     const existingUser = await deps.tenancy.findUserForSignIn(ctx, input.email);
-    if (!existingUser && input.password === undefined) {
+    if (!existingUser && input.password === undefined && input.passwordHash === undefined) {
       throw new GatehouseError(tenancyErrors.weakPassword, {
         field: 'password',
         message: 'A new user needs a password.',
@@ -110,7 +118,9 @@ export function createBootstrap(deps: { audit: AuditService; tenancy: TenancySer
     }
     const passwordHash =
       existingUser || input.password === undefined
-        ? undefined
+        ? existingUser
+          ? undefined
+          : input.passwordHash
         : await hashPassword(checkPassword(input.password));
     const operator = { ...ctx, principal: undefined };
     return withTx(operator, async (tx) => {

@@ -1,6 +1,7 @@
 // A Gatehouse app on a fresh test database, driven through app.inject(), with a manual
 // clock. Nothing of ours is replaced: the services are the ones main.ts wires.
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { Logger as PinoLogger } from 'pino';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createManualClock, type ManualClock } from '../../src/core/clock.ts';
@@ -24,7 +25,17 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function createTestApp(kind: BackendKind, env: Record<string, string> = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  /** Where the app, its services and its database log; quiet by default. */
+  readonly logger?: PinoLogger;
+}
+
+export async function createTestApp(
+  kind: BackendKind,
+  env: Record<string, string> = {},
+  options: TestAppOptions = {},
+): Promise<TestApp> {
+  const logger = options.logger ?? silentLogger;
   const testDatabase = await createTestDatabase(kind);
   const masterKey = generateMasterKey();
   const config = loadConfig({
@@ -33,17 +44,17 @@ export async function createTestApp(kind: BackendKind, env: Record<string, strin
     GATEHOUSE_PUBLIC_URL: 'http://localhost:8080',
     ...env,
   });
-  const database = openDb(testDatabase.config, silentLogger);
+  const database = openDb(testDatabase.config, logger);
   await database.migrateToLatest();
   const clock = createManualClock(Date.UTC(2026, 10, 1, 9, 0, 0));
   const services = createServices({
     config,
     database,
     clock,
-    log: silentLogger,
+    log: logger,
     masterKey: parseMasterKey(masterKey),
   });
-  const { app, routes } = await buildApp(services, silentLogger);
+  const { app, routes } = await buildApp(services, logger);
   await app.ready();
   return {
     kind,

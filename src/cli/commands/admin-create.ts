@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
 import { isGatehouseError } from '../../core/errors.ts';
+import { hashPassword } from '../../core/passwords.ts';
+import { withTx } from '../../db/index.ts';
+import { checkPassword } from '../../tenancy/index.ts';
 import { CliError, exitCodes } from '../exit-codes.ts';
 import { withOperatorServices } from '../operator.ts';
 import { printResult } from '../output.ts';
@@ -10,6 +13,9 @@ interface AdminCreateOptions {
   name?: string;
   orgName?: string;
 }
+
+/** The same bounds as `name` on POST /v1/orgs/:org/api-keys. */
+const MAX_API_KEY_NAME_LENGTH = 200;
 
 // The input fields that come from a flag are named as that flag; the password (prompt or
 // stdin) is named plainly, since there is no --password to fix.
@@ -26,32 +32,75 @@ function fieldPrefix(field: string | undefined): string {
   return `${FLAG_OF_FIELD[field] ?? field}: `;
 }
 
+/** Checked before the database is touched, so a bad name is a usage error that creates nothing. */
+function checkApiKeyName(name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  if (name.trim() === '') throw new CliError('--api-key: the key name must not be empty', exitCodes.usage);
+  if (name.length > MAX_API_KEY_NAME_LENGTH)
+    throw new CliError(
+      `--api-key: the key name must be at most ${MAX_API_KEY_NAME_LENGTH} characters (got ${name.length})`,
+      exitCodes.usage,
+    );
+  return name;
+}
+
+const HELP_AFTER = `
+With --api-key NAME, the command also creates an API key called NAME for the admin in that
+org, in the same transaction, and prints it once on stdout (with --json as api_key.token),
+so an automated install can configure everything else over /v1. For client commands the
+global --api-key flag is a key to authenticate with; for this command it is the name of the
+key to create.`;
+
 export function registerAdminCreate(program: Command): void {
   const admin = program.command('admin').description('operator commands for administrators');
   admin
     .command('create')
     .description(
-      'make EMAIL an admin of org SLUG (the global --org flag), creating the user and the org if missing (password from a prompt or stdin)',
+      'make EMAIL an admin of org SLUG (the global --org flag), creating the user and the org if missing (password from a prompt or stdin); with --api-key NAME, also print a new API key for them',
     )
     .requiredOption('--email <email>', 'the admin’s email address')
     .option('--name <name>', 'the admin’s display name (new users)')
     .option('--org-name <name>', 'the organization’s display name (new orgs)')
+    .addHelpText('after', HELP_AFTER)
     .action(async (options: AdminCreateOptions, command: Command) => {
-      // --org is a global flag (SPEC §9: declared once on the program, never re-declared).
-      const orgSlug = command.optsWithGlobals<{ org?: string }>().org;
+      // --org and --api-key are global flags (SPEC §9: declared once on the program, never
+      // re-declared); here --api-key names the key to create (see the help text).
+      const globals = command.optsWithGlobals<{ org?: string; apiKey?: string }>();
+      const orgSlug = globals.org;
       if (!orgSlug) throw new CliError('admin create needs --org <slug>', exitCodes.usage);
+      const apiKeyName = checkApiKeyName(globals.apiKey);
       const result = await withOperatorServices({ requireCurrentSchema: false }, async (services) => {
         await services.database.migrateToLatest();
         const ctx = services.systemContext('cli-admin-create');
         const existing = await services.tenancy.findUserForSignIn(ctx, options.email);
+        // Read before the transaction opens: a prompt must never hold the database.
         const password = existing ? undefined : await readSecret('Password for the new admin: ');
         try {
-          return await services.bootstrap.createAdmin(ctx, {
-            email: options.email,
-            name: options.name,
-            password,
-            orgSlug,
-            orgName: options.orgName,
+          // Hashed before the transaction too: argon2 takes tens of milliseconds, and on
+          // SQLite an open transaction holds the write lock the running server needs.
+          const passwordHash =
+            password === undefined ? undefined : await hashPassword(checkPassword(password));
+          // One transaction: an install never ends up with the admin but without its key.
+          return await withTx(ctx, async (tx) => {
+            const created = await services.bootstrap.createAdmin(tx, {
+              email: options.email,
+              name: options.name,
+              passwordHash,
+              orgSlug,
+              orgName: options.orgName,
+            });
+            if (apiKeyName === undefined) return { ...created, apiKey: undefined };
+            const asAdmin = {
+              ...tx,
+              principal: { kind: 'user' as const, id: created.userId, authMethod: 'cli' },
+            };
+            const apiKey = await services.apiKeys.createApiKey(
+              asAdmin,
+              created.orgId,
+              { name: apiKeyName },
+              { manageAll: true },
+            );
+            return { ...created, apiKey };
           });
         } catch (error) {
           if (isGatehouseError(error) && error.status < 500) {
@@ -60,6 +109,8 @@ export function registerAdminCreate(program: Command): void {
           throw error;
         }
       });
+      const { apiKey } = result;
+      const summary = `${options.email} is an admin of ${orgSlug}${result.createdUser ? ' (new user)' : ''}${result.createdOrg ? ' (new org)' : ''}`;
       printResult(
         command,
         {
@@ -67,8 +118,13 @@ export function registerAdminCreate(program: Command): void {
           org_id: result.orgId,
           created_user: result.createdUser,
           created_org: result.createdOrg,
+          ...(apiKey && { api_key: { id: apiKey.key.id, name: apiKey.key.name, token: apiKey.token } }),
         },
-        `${options.email} is an admin of ${orgSlug}${result.createdUser ? ' (new user)' : ''}${result.createdOrg ? ' (new org)' : ''}`,
+        apiKey ? `${summary}\n${apiKey.token}` : summary,
       );
+      if (apiKey)
+        process.stderr.write(
+          `gatehouse: API key "${apiKey.key.name}" (${apiKey.key.id}) created for ${options.email} in ${orgSlug}; the key above is shown only once, store it now\n`,
+        );
     });
 }
