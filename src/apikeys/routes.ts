@@ -53,20 +53,30 @@ const CreateBody = Type.Object(
   { additionalProperties: false },
 );
 const RotateBody = Type.Object(
-  { overlap_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OVERLAP_SECONDS })) },
+  {
+    overlap_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OVERLAP_SECONDS })),
+    expires_at: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
+  },
   { additionalProperties: false },
 );
 
-function scopeOf(request: FastifyRequest): KeyScope {
+/**
+ * Whether the caller reaches every key in the org (`apikeys:all`) or only its own. Seeing
+ * every key is a matter of role, so a read-only credential of an admin lists them all too;
+ * changing them needs a credential that may write.
+ */
+function scopeOf(request: FastifyRequest, use: 'read' | 'change'): KeyScope {
   const access = requireOrg(request.orgAccess);
-  return { manageAll: decideInOrg(request.auth!.principal, access.role, 'apikeys:all').allowed };
+  const principal = request.auth!.principal;
+  const asking = use === 'read' ? { ...principal, readOnly: false } : principal;
+  return { manageAll: decideInOrg(asking, access.role, 'apikeys:all').allowed };
 }
 
 export const v1ApiKeyRoutes: FastifyPluginAsync<ApiKeyRouteOptions> = async (app, { apiKeys }) => {
   app.get<{ Params: Static<typeof OrgParams>; Querystring: Static<typeof ListQuery> }>(
     '/orgs/:org/api-keys',
     {
-      config: { permission: 'apikeys:own' },
+      config: { permission: 'apikeys:read' },
       schema: {
         params: OrgParams,
         querystring: ListQuery,
@@ -84,7 +94,7 @@ export const v1ApiKeyRoutes: FastifyPluginAsync<ApiKeyRouteOptions> = async (app
         request.ctx,
         requireOrg(request.orgAccess).org.id,
         { cursor, limit, ownerId: owner_id, includeRevoked: include_revoked },
-        scopeOf(request),
+        scopeOf(request, 'read'),
       );
       return { data: page.items, next_cursor: page.nextCursor };
     },
@@ -107,7 +117,7 @@ export const v1ApiKeyRoutes: FastifyPluginAsync<ApiKeyRouteOptions> = async (app
           expiresAt: expires_at === undefined ? undefined : Date.parse(expires_at),
           serviceAccountId: service_account_id,
         },
-        scopeOf(request),
+        scopeOf(request, 'change'),
       );
       return reply.status(201).send({ ...issued.key, token: issued.token });
     },
@@ -116,12 +126,12 @@ export const v1ApiKeyRoutes: FastifyPluginAsync<ApiKeyRouteOptions> = async (app
   app.get<{ Params: Static<typeof KeyParams> }>(
     '/orgs/:org/api-keys/:api_key_id',
     {
-      config: { permission: 'apikeys:own' },
+      config: { permission: 'apikeys:read' },
       schema: { params: KeyParams, response: { 200: ApiKeySchema } },
     },
     async function getApiKey(request) {
       const orgId = requireOrg(request.orgAccess).org.id;
-      return apiKeys.getApiKey(request.ctx, orgId, request.params.api_key_id, scopeOf(request));
+      return apiKeys.getApiKey(request.ctx, orgId, request.params.api_key_id, scopeOf(request, 'read'));
     },
   );
 
@@ -130,7 +140,7 @@ export const v1ApiKeyRoutes: FastifyPluginAsync<ApiKeyRouteOptions> = async (app
     { config: { permission: 'apikeys:own' }, schema: { params: KeyParams } },
     async function revokeApiKey(request, reply) {
       const orgId = requireOrg(request.orgAccess).org.id;
-      await apiKeys.revokeApiKey(request.ctx, orgId, request.params.api_key_id, scopeOf(request));
+      await apiKeys.revokeApiKey(request.ctx, orgId, request.params.api_key_id, scopeOf(request, 'change'));
       return reply.status(204).send();
     },
   );
@@ -151,13 +161,16 @@ export const v1ApiKeyRoutes: FastifyPluginAsync<ApiKeyRouteOptions> = async (app
     },
     async function rotateApiKey(request, reply) {
       const orgId = requireOrg(request.orgAccess).org.id;
-      const seconds = request.body.overlap_seconds;
+      const { overlap_seconds: seconds, expires_at: expiresAt } = request.body;
       const rotated = await apiKeys.rotateApiKey(
         request.ctx,
         orgId,
         request.params.api_key_id,
-        { overlapMs: seconds === undefined ? undefined : seconds * 1000 },
-        scopeOf(request),
+        {
+          overlapMs: seconds === undefined ? undefined : seconds * 1000,
+          expiresAt: expiresAt === undefined || expiresAt === null ? expiresAt : Date.parse(expiresAt),
+        },
+        scopeOf(request, 'change'),
       );
       return reply.status(201).send({ ...rotated.key, token: rotated.token, previous: rotated.previous });
     },

@@ -202,25 +202,31 @@ export function createApiKeysService(deps: ApiKeysDeps) {
 
   /**
    * Issues a new secret as a new key with the same owner, name and flags; the old key keeps
-   * working for `overlapMs` (never longer than it would have), then stops.
+   * working for `overlapMs` (never longer than it would have), then stops. The new key
+   * expires at `expiresAt` (null: never) or, when not given, after as long a lifetime as the
+   * old key had, counted from now, so rotating renews a key instead of inheriting its end.
    */
   async function rotateApiKey(
     ctx: Ctx,
     orgId: string,
     id: string,
-    input: { overlapMs?: number },
+    input: { overlapMs?: number; expiresAt?: number | null },
     scope: KeyScope,
   ): Promise<IssuedApiKey & { previous: ApiKey }> {
+    const now = ctx.clock.now();
+    if (typeof input.expiresAt === 'number' && input.expiresAt <= now)
+      throw new GatehouseError(apiKeyErrors.invalidExpiry, { field: 'expires_at' });
     return withTx(ctx, async (tx) => {
       const old = await visibleKey(tx, orgId, id, scope);
-      const now = tx.clock.now();
-      if (
-        old.revoked_at !== null ||
-        old.replaced_by !== null ||
-        (old.expires_at !== null && old.expires_at <= now)
-      )
-        throw new GatehouseError(apiKeyErrors.inactive, { field: 'api_key_id' });
-      const issued = await insertKey(tx, orgId, { ...old, rotated_from: old.id });
+      const active =
+        old.revoked_at === null &&
+        old.replaced_by === null &&
+        (old.expires_at === null || old.expires_at > now);
+      if (!active) throw new GatehouseError(apiKeyErrors.inactive, { field: 'api_key_id' });
+      const lifetime = old.expires_at === null ? null : old.expires_at - old.created_at;
+      const expiresAt =
+        input.expiresAt !== undefined ? input.expiresAt : lifetime === null ? null : now + lifetime;
+      const issued = await insertKey(tx, orgId, { ...old, expires_at: expiresAt, rotated_from: old.id });
       const overlapEnd = now + (input.overlapMs ?? DEFAULT_ROTATION_OVERLAP_MS);
       const oldExpiry = old.expires_at === null ? overlapEnd : Math.min(old.expires_at, overlapEnd);
       // Lost a race with another rotation or a revocation: throwing rolls back the new key.

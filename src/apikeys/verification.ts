@@ -63,12 +63,15 @@ export function createKeyVerifier(deps: {
       ? row.user_status === 'active' && row.member_role !== null
       : row.service_account_role !== null && row.service_account_disabled_at === null;
     if (!ownerActive || !isRole(role)) return undefined;
+    // SPEC §1: a viewer's keys are read-only by inheritance, whatever flag they were made
+    // with; the role is live, so promoting the owner lifts it (the cache drops on role changes).
+    const effectivelyReadOnly = readOnly || role === 'viewer';
     return {
       principal: {
         kind: isUser ? 'user' : 'service_account',
         id: (isUser ? row.user_id : row.service_account_id) as string,
         orgRestriction: row.org_id,
-        readOnly,
+        readOnly: effectivelyReadOnly,
         authMethod: 'api_key',
         credentialId: row.id,
       },

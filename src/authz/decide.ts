@@ -31,5 +31,8 @@ export function decideSelf(principal: Principal, permission: SelfPermission): De
   if (permission === 'orgs:create' && (principal.kind !== 'user' || principal.orgRestriction !== undefined)) {
     return { allowed: false, reason: 'principal_kind' };
   }
+  // A profile is a person's; a service account has none to edit.
+  if (permission === 'profile:write' && principal.kind !== 'user')
+    return { allowed: false, reason: 'principal_kind' };
   return narrowedByCredential(principal, permission);
 }

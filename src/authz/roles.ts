@@ -33,6 +33,7 @@ export const orgPermissions = [
   'projects:write',
   'service_accounts:read',
   'service_accounts:write',
+  'apikeys:read',
   'apikeys:own',
   'apikeys:all',
   'sessions:all',
@@ -53,7 +54,13 @@ export type OrgPermission = (typeof orgPermissions)[number];
  * A credential restricted to one org still has these (whoami, own sessions).
  * `authz:check` is forward auth asking "who is this?": every principal may ask about itself.
  */
-export const selfPermissions = ['profile:own', 'sessions:own', 'orgs:create', 'authz:check'] as const;
+export const selfPermissions = [
+  'profile:own',
+  'profile:write',
+  'sessions:own',
+  'orgs:create',
+  'authz:check',
+] as const;
 export type SelfPermission = (typeof selfPermissions)[number];
 
 export type Permission = OrgPermission | SelfPermission;
@@ -73,11 +80,12 @@ const readPermissions: ReadonlySet<Permission> = new Set<Permission>([
   'sso:read',
   'connectors:read',
   'connectors:use',
+  'apikeys:read',
   'profile:own',
   'authz:check',
 ]);
 
-const viewer: readonly OrgPermission[] = ['org:read', 'projects:read', 'apikeys:own'];
+const viewer: readonly OrgPermission[] = ['org:read', 'projects:read', 'apikeys:read', 'apikeys:own'];
 const user: readonly OrgPermission[] = [...viewer, 'projects:write', 'members:read', 'groups:read'];
 // connectors:use is for the platform's gateway service accounts; an admin role carries it so
 // an admin-role service account can broker credentials. Plain users and viewers cannot.

@@ -210,7 +210,13 @@ export const v1SessionRoutes: FastifyPluginAsync<SessionRouteOptions> = async (a
     const principal = request.auth!.principal;
     const user =
       principal.kind === 'user' ? ((await tenancy.getUser(request.ctx, principal.id)) ?? null) : null;
-    let orgs = principal.kind === 'user' ? await tenancy.listOrgsOfUser(request.ctx, principal.id) : [];
+    let orgs: { id: string; slug: string; name: string; role: string }[] = [];
+    if (principal.kind === 'user') orgs = await tenancy.listOrgsOfUser(request.ctx, principal.id);
+    else if (principal.orgRestriction !== undefined) {
+      // A service account belongs to its one org, with the role it was given there.
+      const access = await tenancy.resolveOrgAccess(request.ctx, principal, principal.orgRestriction);
+      if (access) orgs = [{ ...access.org, role: access.role }];
+    }
     if (principal.orgRestriction !== undefined) orgs = orgs.filter((o) => o.id === principal.orgRestriction);
     return {
       principal: { kind: principal.kind, id: principal.id, auth_method: principal.authMethod },
@@ -231,7 +237,7 @@ export const v1SessionRoutes: FastifyPluginAsync<SessionRouteOptions> = async (a
   app.patch<{ Body: { name: string } }>(
     '/me',
     {
-      config: { permission: 'profile:own' },
+      config: { permission: 'profile:write' },
       schema: {
         body: Type.Object(
           { name: Type.String({ minLength: 1, maxLength: 200 }) },

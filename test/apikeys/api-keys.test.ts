@@ -3,7 +3,7 @@
 // overlap window, what tenancy changes do to keys, the audit trail and batched last use.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { HOUR, isoTime, MINUTE } from '../../src/core/clock.ts';
+import { DAY, HOUR, isoTime, MINUTE } from '../../src/core/clock.ts';
 import {
   type ApiKeyBody,
   assertError,
@@ -14,7 +14,14 @@ import {
   TOKEN_PATTERN,
   withKey,
 } from '../helpers/api-keys.ts';
-import { addMember, asBrowser, type Browser, setUpOrgWithAdmin, type TestApp } from '../helpers/app.ts';
+import {
+  addMember,
+  asBrowser,
+  type Browser,
+  setUpOrgWithAdmin,
+  signIn,
+  type TestApp,
+} from '../helpers/app.ts';
 import { describeEachBackend } from '../helpers/each-backend.ts';
 
 interface KeyPage {
@@ -54,7 +61,7 @@ async function rotateKey(
   as: Browser,
   org: string,
   id: string,
-  payload?: { overlap_seconds?: number },
+  payload?: { overlap_seconds?: number; expires_at?: string | null },
 ): Promise<RotatedKeyBody> {
   const res = await asBrowser(t, as, {
     method: 'POST',
@@ -429,6 +436,64 @@ describeEachBackend('API keys', (app) => {
       await asBrowser(t, admin, { method: 'POST', url: `/v1/orgs/overlap/api-keys/${rotated.id}/rotate` }),
       409,
       'api_key_inactive',
+    );
+  });
+
+  it('renews the lifetime on rotation: the successor lives as long as the old key did, from now, unless told otherwise', async () => {
+    const t = app();
+    const { admin: firstSession } = await setUpOrgWithAdmin(t, 'renew');
+    const created = t.clock.now();
+    const monthly = await createKey(t, firstSession, 'renew', {
+      name: 'monthly',
+      expires_at: isoTime(created + 30 * DAY),
+    });
+    t.clock.advance(29 * DAY);
+    // Sessions last at most 7 days: sign in again, as the admin would.
+    const admin = await signIn(t, 'admin@renew.example');
+    const renewed = await rotateKey(t, admin, 'renew', monthly.id);
+    assert.equal(renewed.expires_at, isoTime(t.clock.now() + 30 * DAY), 'a fresh 30 days');
+    assert.equal(renewed.previous.expires_at, isoTime(created + 30 * DAY), 'the old key keeps its own end');
+
+    const forever = await rotateKey(t, admin, 'renew', renewed.id, { expires_at: null });
+    assert.equal(forever.expires_at, null);
+    const dated = await rotateKey(t, admin, 'renew', forever.id, {
+      expires_at: isoTime(t.clock.now() + HOUR),
+    });
+    assert.equal(dated.expires_at, isoTime(t.clock.now() + HOUR));
+    assertError(
+      await asBrowser(t, admin, {
+        method: 'POST',
+        url: `/v1/orgs/renew/api-keys/${dated.id}/rotate`,
+        payload: { expires_at: isoTime(t.clock.now() - 1000) },
+      }),
+      400,
+      'api_key_invalid_expiry',
+      'expires_at',
+    );
+  });
+
+  it("lets a service account's key see its org on /v1/me but edit no profile", async () => {
+    const t = app();
+    const { admin, orgId } = await setUpOrgWithAdmin(t, 'me-sva');
+    const account = await asBrowser(t, admin, {
+      method: 'POST',
+      url: '/v1/orgs/me-sva/service-accounts',
+      payload: { name: 'bot', role: 'user' },
+    });
+    const { token } = await createKey(t, admin, 'me-sva', {
+      name: 'bot',
+      service_account_id: account.json().id,
+    });
+    const me = await withKey(t, token, { method: 'GET', url: '/v1/me' });
+    assert.equal(me.statusCode, 200, me.body);
+    assert.deepEqual(
+      me.json().orgs.map((o: { id: string; role: string }) => [o.id, o.role]),
+      [[orgId, 'user']],
+    );
+    assertError(
+      await withKey(t, token, { method: 'PATCH', url: '/v1/me', payload: { name: 'x' } }),
+      403,
+      'permission_denied',
     );
   });
 

@@ -336,11 +336,19 @@ describeEachBackend('bearer API keys under attack', (app) => {
         200,
         'an admin key that is read-only still reads admin routes',
       );
+      const listed = await withKey(t, token, {
+        method: 'GET',
+        url: '/v1/orgs/ro/api-keys',
+        remoteAddress: ip,
+      });
+      assert.equal(listed.statusCode, 200, listed.body);
+      assert.ok(listed.json().data.length >= 1, 'a read-only key lists keys');
       for (const [method, url, payload] of [
         ['POST', '/v1/orgs/ro/projects', { name: 'nope' }],
         ['POST', '/v1/orgs/ro/members', { email: 'x@ro.example', name: 'x', role: 'admin' }],
         ['POST', '/v1/orgs/ro/api-keys', { name: 'a writable key' }],
         ['PATCH', '/v1/orgs/ro', { name: 'Renamed' }],
+        ['PATCH', '/v1/me', { name: 'Renamed through a read-only key' }],
         ['POST', '/v1/orgs', { slug: 'ro-new', name: 'New' }],
       ] as const) {
         assertError(

@@ -90,13 +90,25 @@ describeEachBackend('forward auth', (app) => {
       'x-gatehouse-org': orgId,
       'x-gatehouse-org-slug': 'fwd-sva',
       'x-gatehouse-role': 'viewer',
+      // SPEC §1: a viewer's keys are read-only by inheritance.
+      'x-gatehouse-read-only': 'true',
     });
+    const write = await check(t, token, '', { 'x-forwarded-method': 'POST' });
+    assert.equal(write.statusCode, 403, write.body);
+    assert.equal(write.json().error.code, 'read_only_credential');
     await asBrowser(t, admin, {
       method: 'PATCH',
       url: `/v1/orgs/fwd-sva/service-accounts/${accountId}`,
       payload: { role: 'admin' },
     });
-    assert.equal(identity(await check(t, token))['x-gatehouse-role'], 'admin');
+    const promoted = identity(await check(t, token));
+    assert.equal(promoted['x-gatehouse-role'], 'admin');
+    assert.equal(
+      promoted['x-gatehouse-read-only'],
+      undefined,
+      'the live role lifted the inherited read-only',
+    );
+    assert.equal((await check(t, token, '', { 'x-forwarded-method': 'POST' })).statusCode, 200);
   });
 
   it('marks a read-only key and refuses the writes a proxy names in X-Forwarded-Method, X-Original-Method or the method itself', async () => {
