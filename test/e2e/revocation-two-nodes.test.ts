@@ -212,4 +212,57 @@ describe('API key deactivation across two nodes [postgres]', {
     assert.equal(answer.code, 'api_key_owner_inactive');
     reportDelay(t, 'suspension', delayMs);
   });
+
+  it('ends a session on another node within 1 s when it is revoked on the first', async (t) => {
+    const added = await callV1(nodeA.url, { session: admin }, 'POST', '/orgs/acme/members', {
+      email: 'lee@acme.example',
+      name: 'lee',
+      role: 'user',
+      password: TEST_PASSWORD,
+    });
+    assert.equal(added.status, 201, JSON.stringify(added.body));
+    const session = await signInOverHttp(nodeA.url, 'lee@acme.example');
+    const viaCookie = async (node: RunningServer) =>
+      (
+        await fetch(`${node.url}/v1/authz/check`, {
+          headers: { cookie: session.cookie },
+          signal: AbortSignal.timeout(5000),
+        })
+      ).status;
+    // Node B verifies the cookie once, then answers it from its session cache.
+    for (let i = 0; i < 3; i++) assert.equal(await viaCookie(nodeB), 200);
+    const listed = await callV1<{ data: { id: string; current: boolean }[] }>(
+      nodeA.url,
+      { session },
+      'GET',
+      '/me/sessions',
+    );
+    const current = listed.body.data.find((s) => s.current);
+    assert.ok(current, JSON.stringify(listed.body));
+    const revoked = await callV1(
+      nodeA.url,
+      { session: admin },
+      'DELETE',
+      `/orgs/acme/members/${session.userId}/sessions`,
+    );
+    const revokedAt = performance.now();
+    assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
+    let delayMs = 0;
+    for (;;) {
+      const status = await viaCookie(nodeB);
+      delayMs = performance.now() - revokedAt;
+      if (status !== 200 || delayMs > POLL_GIVE_UP_MS) {
+        assert.equal(status, 401);
+        break;
+      }
+      await sleep(POLL_INTERVAL_MS);
+    }
+    t.diagnostic(
+      `node B refused the session ${delayMs.toFixed(1)} ms after the revocation on node A answered`,
+    );
+    assert.ok(
+      delayMs <= PROPAGATION_DEADLINE_MS,
+      `node B refused the session only after ${delayMs.toFixed(1)} ms`,
+    );
+  });
 });
