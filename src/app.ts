@@ -6,7 +6,6 @@ import type { Logger as PinoLogger } from 'pino';
 import { v1ApiKeyRoutes } from './apikeys/index.ts';
 import { v1AuditRoutes } from './audit/index.ts';
 import {
-  attachContext,
   collectRoutes,
   createMetricsRegistry,
   type InFlightTracker,
@@ -14,13 +13,12 @@ import {
   registerBrowserSurface,
   registerForwardAuth,
   registerOpsRoutes,
-  registerRequestMetrics,
+  registerRequestLifecycle,
   registerServiceCounters,
   registerStaticAssets,
   registerV1Surface,
   requestIdFor,
   sendJsonError,
-  trackInFlight,
 } from './http/index.ts';
 import { requestLoggerFactory } from './logger.ts';
 import type { Services } from './services.ts';
@@ -50,22 +48,20 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
   });
   const routes: RouteEntry[] = [];
   collectRoutes(app, routes);
-  const drain = trackInFlight(app);
 
   app.decorateRequest('ctx', null as never);
   app.decorateRequest('auth', undefined);
   app.decorateRequest('orgAccess', undefined);
   app.decorateRequest('csrfToken', undefined);
-  app.addHook('onRequest', (request, reply, next) => {
-    reply.header('x-request-id', request.id);
-    attachContext(request, services.database.db, services.clock);
-    next();
+  const registry = createMetricsRegistry();
+  const drain = registerRequestLifecycle(app, {
+    db: services.database.db,
+    clock: services.clock,
+    registry,
   });
   await app.register(cookie);
   app.setErrorHandler((error, request, reply) => sendJsonError(request, reply, error));
 
-  const registry = createMetricsRegistry();
-  registerRequestMetrics(app, registry);
   const keyStats = services.apiKeys.lookupStats;
   registerServiceCounters(registry, [
     {

@@ -18,6 +18,19 @@ import type { UsageBatch } from './usage.ts';
 
 export const API_KEY_CHANNEL = 'api_keys';
 
+// One error object per refusal, made once: a flood of bad keys would otherwise pay for an
+// Error and its stack trace on every request. They carry nothing of the request (the
+// request id is added when the answer is rendered), so sharing them is safe.
+const refusals = new Map<ErrorDefinition, GatehouseError>();
+function refusalOf(definition: ErrorDefinition): GatehouseError {
+  let error = refusals.get(definition);
+  if (!error) {
+    error = new GatehouseError(definition, { field: 'Authorization' });
+    refusals.set(definition, error);
+  }
+  return error;
+}
+
 export interface KeyCacheConfig {
   readonly enabled: boolean;
   readonly ttlMs: number;
@@ -51,9 +64,9 @@ export function createKeyVerifier(deps: {
   notifications.subscribe(API_KEY_CHANNEL, (tag) => verified.invalidateTag(tag));
   notifications.onGap(() => verified.clear());
 
-  function refuse(definition: ErrorDefinition, digest: string | undefined, now: number, ticket: number) {
-    if (digest !== undefined) refused.set(digest, definition, now + config.negativeTtlMs, [], ticket, now);
-    return new GatehouseError(definition, { field: 'Authorization' });
+  function refuse(definition: ErrorDefinition, digest: string, now: number, ticket: number) {
+    refused.set(digest, definition, now + config.negativeTtlMs, [], ticket, now);
+    return refusalOf(definition);
   }
 
   function toVerified(row: store.AuthLookupRow, readOnly: boolean): VerifiedKey | undefined {
@@ -93,7 +106,7 @@ export function createKeyVerifier(deps: {
       throw refuse(apiKeyErrors.expired, digest, now, negativeTicket);
     // Not remembered: the owner may be reactivated.
     const key = toVerified(row, row.read_only === 1);
-    if (!key) throw new GatehouseError(apiKeyErrors.ownerInactive, { field: 'Authorization' });
+    if (!key) throw refusalOf(apiKeyErrors.ownerInactive);
     if (notifications.isLive()) {
       const until = Math.min(now + config.ttlMs, row.expires_at ?? Number.POSITIVE_INFINITY);
       const tags = [row.id, key.principal.id, row.org_id];
@@ -104,29 +117,27 @@ export function createKeyVerifier(deps: {
 
   /**
    * Verifies a presented `gk_` token; throws the error that says exactly what is wrong with
-   * it. A cached key is answered synchronously.
+   * it. A cached key is answered synchronously; format and checksum are checked before
+   * anything reaches the database.
    */
   function verify(ctx: Ctx, token: string): VerifiedKey | Promise<VerifiedKey> {
-    const parsed = parseToken(token, PREFIX);
-    if (!parsed.ok)
-      throw new GatehouseError(
-        parsed.reason === 'malformed' ? apiKeyErrors.malformed : apiKeyErrors.badChecksum,
-        {
-          field: 'Authorization',
-        },
-      );
     const now = ctx.clock.now();
     const digest = digestSecret(token);
+    // A cached key was parsed and checked when it was verified: the digest of the whole
+    // token stands for all of it.
     const key = verified.get(digest, now);
     if (key !== undefined) {
       stats.cacheHits += 1;
       usage.record(key.principal.credentialId as string, now);
       return key;
     }
+    const parsed = parseToken(token, PREFIX);
+    if (!parsed.ok)
+      throw refusalOf(parsed.reason === 'malformed' ? apiKeyErrors.malformed : apiKeyErrors.badChecksum);
     const known = refused.get(digest, now);
     if (known !== undefined) {
       stats.negativeHits += 1;
-      throw new GatehouseError(known, { field: 'Authorization' });
+      throw refusalOf(known);
     }
     return lookUp(ctx, parsed.keyId, digest).then((found) => {
       usage.record(found.principal.credentialId as string, now);

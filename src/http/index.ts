@@ -4,16 +4,16 @@ export { type BrowserSurfaceDeps, registerBrowserSurface } from './browser-surfa
 export { CSRF_HEADER, sessionCsrfToken } from './csrf.ts';
 export { httpErrors } from './errors.ts';
 export { registerForwardAuth } from './forward-auth.ts';
-export { type InFlightTracker, trackInFlight } from './in-flight.ts';
+export type { InFlightTracker } from './in-flight.ts';
 export {
   createMetricsRegistry,
   type Readiness,
   registerOpsRoutes,
-  registerRequestMetrics,
   registerServiceCounters,
   type ServiceCounter,
 } from './ops.ts';
-export { attachContext, requestIdFor } from './request-context.ts';
+export { requestIdFor } from './request-context.ts';
+export { registerRequestLifecycle } from './request-lifecycle.ts';
 export { collectRoutes, type RouteEntry } from './route-table.ts';
 export { registerStaticAssets } from './static-assets.ts';
 export { registerV1Surface, sendJsonError, type V1SurfaceDeps } from './v1-surface.ts';

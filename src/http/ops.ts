@@ -1,9 +1,8 @@
 // Operations endpoints (SPEC §8): /healthz (process up), /readyz (database reachable and
-// migrations current), /metrics (Prometheus text format). Request metrics are recorded for
-// every route through one onResponse hook.
+// migrations current), /metrics (Prometheus text format). Request durations are recorded by
+// request-lifecycle.ts.
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
-import { registerRequestDurations } from './request-durations.ts';
 
 export interface Readiness {
   ping(): Promise<void>;
@@ -14,20 +13,6 @@ export function createMetricsRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
   return registry;
-}
-
-export function registerRequestMetrics(app: FastifyInstance, registry: Registry): void {
-  const durations = registerRequestDurations(registry);
-  app.addHook('onResponse', (request, reply, next) => {
-    // The route pattern, not the URL, so label cardinality stays bounded.
-    durations.observe(
-      request.method,
-      request.routeOptions.url ?? 'unmatched',
-      reply.statusCode,
-      reply.elapsedTime / 1000,
-    );
-    next();
-  });
 }
 
 /** A count a service keeps itself, exposed as a Prometheus counter read at scrape time. */
