@@ -1,8 +1,7 @@
 // SQL for API keys. The lookup behind every uncached key is one indexed query that also
 // reads what the answer needs: the org, the owner's live role there and whether the owner
 // may act (user active, service account enabled).
-import type { CompiledQuery } from 'kysely';
-import type { ApiKeysTable, Ctx, Db } from '../db/index.ts';
+import { type ApiKeysTable, type Ctx, type Db, hotQuery } from '../db/index.ts';
 
 export type ApiKeyRow = ApiKeysTable;
 
@@ -44,19 +43,17 @@ export type AuthLookupRow = NonNullable<
   Awaited<ReturnType<ReturnType<typeof authLookupQuery>['executeTakeFirst']>>
 >;
 
-// Compiling a Kysely query costs about as much as running this one on SQLite, so the hot
-// lookup is compiled once per dialect and only its parameter changes.
-const compiledLookups = new WeakMap<object, CompiledQuery<AuthLookupRow>>();
+/**
+ * The row behind a presented key id, on the path of every uncached key: run below Kysely
+ * (db/hot-query.ts), synchronously on SQLite when it can be.
+ */
+const keyForAuth = hotQuery<AuthLookupRow>('gatehouse_api_key_for_auth', (db) => authLookupQuery(db, ''));
 
-export async function selectKeyForAuth(ctx: Ctx, keyId: string): Promise<AuthLookupRow | undefined> {
-  const adapter = ctx.db.getExecutor().adapter;
-  let compiled = compiledLookups.get(adapter);
-  if (!compiled) {
-    compiled = authLookupQuery(ctx.db, '').compile();
-    compiledLookups.set(adapter, compiled);
-  }
-  const result = await ctx.db.executeQuery<AuthLookupRow>({ ...compiled, parameters: [keyId] });
-  return result.rows[0];
+export function selectKeyForAuth(
+  ctx: Ctx,
+  keyId: string,
+): AuthLookupRow | undefined | Promise<AuthLookupRow | undefined> {
+  return keyForAuth(ctx, [keyId]);
 }
 
 /** Whether the org has this service account (a key can be made for it). */

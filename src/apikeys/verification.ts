@@ -9,7 +9,7 @@ import type { CredentialKind, ResolvedCredential } from '../authn/index.ts';
 import { isRole } from '../authz/index.ts';
 import type { Principal } from '../core/context.ts';
 import { type ErrorDefinition, GatehouseError } from '../core/errors.ts';
-import { constantTimeEqual, digestSecret, parseToken } from '../core/secrets.ts';
+import { constantTimeEqualDigests, digestSecret, parseToken } from '../core/secrets.ts';
 import { TtlCache } from '../core/ttl-cache.ts';
 import type { Ctx, Notifications } from '../db/index.ts';
 import { apiKeyErrors } from './errors.ts';
@@ -36,6 +36,11 @@ export interface KeyCacheConfig {
   readonly ttlMs: number;
   readonly maxEntries: number;
   readonly negativeTtlMs: number;
+}
+
+interface Tickets {
+  readonly verified: number;
+  readonly refused: number;
 }
 
 interface VerifiedKey extends ResolvedCredential {
@@ -92,27 +97,35 @@ export function createKeyVerifier(deps: {
     };
   }
 
-  async function lookUp(ctx: Ctx, keyId: string, digest: string): Promise<VerifiedKey> {
-    const now = ctx.clock.now();
-    const ticket = verified.ticket();
-    const negativeTicket = refused.ticket();
-    stats.storeLookups += 1;
-    const row = await store.selectKeyForAuth(ctx, keyId);
-    if (!row) throw refuse(apiKeyErrors.unknownKey, digest, now, negativeTicket);
-    if (!constantTimeEqual(digest, row.secret_digest))
-      throw refuse(apiKeyErrors.wrongSecret, digest, now, negativeTicket);
-    if (row.revoked_at !== null) throw refuse(apiKeyErrors.revoked, digest, now, negativeTicket);
+  /** What the store's row says of a presented key: its verification, or the refusal. */
+  function settle(row: store.AuthLookupRow | undefined, digest: string, now: number, tickets: Tickets) {
+    if (!row) throw refuse(apiKeyErrors.unknownKey, digest, now, tickets.refused);
+    if (!constantTimeEqualDigests(digest, row.secret_digest))
+      throw refuse(apiKeyErrors.wrongSecret, digest, now, tickets.refused);
+    if (row.revoked_at !== null) throw refuse(apiKeyErrors.revoked, digest, now, tickets.refused);
     if (row.expires_at !== null && now >= row.expires_at)
-      throw refuse(apiKeyErrors.expired, digest, now, negativeTicket);
+      throw refuse(apiKeyErrors.expired, digest, now, tickets.refused);
     // Not remembered: the owner may be reactivated.
     const key = toVerified(row, row.read_only === 1);
     if (!key) throw refusalOf(apiKeyErrors.ownerInactive);
     if (notifications.isLive()) {
       const until = Math.min(now + config.ttlMs, row.expires_at ?? Number.POSITIVE_INFINITY);
       const tags = [row.id, key.principal.id, row.org_id];
-      verified.set(digest, key, until, tags, ticket, now);
+      verified.set(digest, key, until, tags, tickets.verified, now);
     }
+    usage.record(row.id, now);
     return key;
+  }
+
+  /** One store lookup; synchronous where the store answers synchronously (SQLite). */
+  function lookUp(ctx: Ctx, keyId: string, digest: string, now: number): VerifiedKey | Promise<VerifiedKey> {
+    // Taken before the read: an invalidation while it runs keeps its result out of the cache.
+    const tickets: Tickets = { verified: verified.ticket(), refused: refused.ticket() };
+    stats.storeLookups += 1;
+    const row = store.selectKeyForAuth(ctx, keyId);
+    return row instanceof Promise
+      ? row.then((found) => settle(found, digest, now, tickets))
+      : settle(row, digest, now, tickets);
   }
 
   /**
@@ -139,10 +152,7 @@ export function createKeyVerifier(deps: {
       stats.negativeHits += 1;
       throw refusalOf(known);
     }
-    return lookUp(ctx, parsed.keyId, digest).then((found) => {
-      usage.record(found.principal.credentialId as string, now);
-      return found;
-    });
+    return lookUp(ctx, parsed.keyId, digest, now);
   }
 
   const credentialKind: CredentialKind = {

@@ -9,4 +9,9 @@ export type {
 } from './credential-kind.ts';
 export { authnErrors } from './errors.ts';
 export { createFailureLimiter, type FailureLimitConfig, type FailureLimiter } from './failure-limiter.ts';
-export { bearerToken, type CredentialResolver, createCredentialResolver } from './resolver.ts';
+export {
+  type Authenticated,
+  bearerToken,
+  type CredentialResolver,
+  createCredentialResolver,
+} from './resolver.ts';

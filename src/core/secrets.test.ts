@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   constantTimeEqual,
+  constantTimeEqualDigests,
   decryptSecret,
   deriveKey,
   digestSecret,
@@ -344,5 +345,15 @@ describe('envelope encryption', () => {
     ]) {
       assert.throws(() => parseEnvelope(bad), { message: 'malformed envelope' }, bad);
     }
+  });
+});
+
+describe('constantTimeEqualDigests', () => {
+  it('matches equal SHA-256 hex digests and nothing else', () => {
+    const a = sha256Hex('a');
+    assert.equal(constantTimeEqualDigests(a, sha256Hex('a')), true);
+    assert.equal(constantTimeEqualDigests(a, sha256Hex('b')), false);
+    assert.equal(constantTimeEqualDigests(a, a.slice(0, 63)), false);
+    assert.equal(constantTimeEqualDigests('', ''), false);
   });
 });

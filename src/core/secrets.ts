@@ -66,6 +66,15 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 }
 
+/**
+ * For two hex SHA-256 digests: equal lengths by construction, so they are compared as they
+ * are, without hashing them again. Anything that is not 64 hex characters never matches.
+ */
+export function constantTimeEqualDigests(a: string, b: string): boolean {
+  if (a.length !== 64 || b.length !== 64) return false;
+  return timingSafeEqual(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1'));
+}
+
 export function verifySecretDigest(secret: string, storedDigest: string): boolean {
   return constantTimeEqual(digestSecret(secret), storedDigest);
 }

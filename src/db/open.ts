@@ -16,6 +16,7 @@ import {
 import pg from 'pg';
 import type { Logger } from '../core/context.ts';
 import type { DialectName } from './dialect.ts';
+import { registerRawConnection } from './hot-query.ts';
 import { migrationProvider, migrations } from './migrations/index.ts';
 import {
   createLocalNotifications,
@@ -103,7 +104,9 @@ function openSqlite(path: string): Kysely<Database> {
   database.pragma('foreign_keys = ON');
   database.pragma(`busy_timeout = ${DATABASE_WAIT_MS}`);
   cachePreparedStatements(database);
-  return new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) });
+  registerRawConnection(db, { kind: 'sqlite', database });
+  return db;
 }
 
 function openPostgres(url: string, poolSize: number, log: Logger): Kysely<Database> {
@@ -117,7 +120,9 @@ function openPostgres(url: string, poolSize: number, log: Logger): Kysely<Databa
   // A terminated idle connection emits 'error' on the pool; unhandled, it would end the
   // process. The pool drops that client and the next query opens a fresh one.
   pool.on('error', (error) => log.warn({ err: { message: error.message } }, 'database connection lost'));
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  registerRawConnection(db, { kind: 'postgres', pool });
+  return db;
 }
 
 export function openDb(config: DatabaseTarget, log: Logger): DbHandle {

@@ -9,6 +9,7 @@ import {
   decideSelf,
   isRole,
   isSelfPermission,
+  type OrgPermission,
   type Permission,
 } from '../authz/index.ts';
 import { GatehouseError } from '../core/errors.ts';
@@ -38,42 +39,59 @@ export function refuse(decision: Decision, permission: Permission): void {
  * answered the same whether the other org exists or not. Otherwise the membership decides,
  * and undefined means "not a member or no such org".
  */
-export async function accessFor(
+export function accessFor(
   ctx: Ctx,
   auth: Authentication,
   tenancy: TenancyService,
   orgRef: string,
-): Promise<OrgAccess | undefined> {
+): OrgAccess | undefined | Promise<OrgAccess | undefined> {
   const { boundOrg, principal } = auth;
   if (boundOrg) {
     if (orgRef !== boundOrg.org.id && orgRef !== boundOrg.org.slug)
       throw new GatehouseError(httpErrors.credentialOrgMismatch, { field: 'org' });
     return isRole(boundOrg.role) ? { org: boundOrg.org, role: boundOrg.role } : undefined;
   }
-  const access = await tenancy.resolveOrgAccess(ctx, principal, orgRef);
-  if (!access && principal.orgRestriction !== undefined)
-    throw new GatehouseError(httpErrors.credentialOrgMismatch, { field: 'org' });
-  return access;
+  return tenancy.resolveOrgAccess(ctx, principal, orgRef).then((access) => {
+    if (!access && principal.orgRestriction !== undefined)
+      throw new GatehouseError(httpErrors.credentialOrgMismatch, { field: 'org' });
+    return access;
+  });
 }
 
-export async function enforcePermission(request: FastifyRequest, tenancy: TenancyService): Promise<void> {
+function admit(request: FastifyRequest, permission: OrgPermission, access: OrgAccess | undefined): void {
+  // Not a member and no such org answer alike, so org slugs cannot be probed.
+  if (!access) throw new GatehouseError(tenancyErrors.orgNotFound, { field: 'org' });
+  refuse(decideInOrg(request.auth!.principal, access.role, permission), permission);
+  request.orgAccess = access;
+}
+
+/**
+ * Checks the route's permission before its handler. Throws the refusal; returns a promise
+ * only when the caller's role had to be looked up, so a self route or an org-bound
+ * credential is decided without one.
+ */
+export function enforcePermission(
+  request: FastifyRequest,
+  tenancy: TenancyService,
+): undefined | Promise<void> {
   // No route matched: the surface's not-found handler answers; there is nothing to guard.
-  if (request.is404) return;
+  if (request.is404) return undefined;
   const permission = request.routeOptions.config.permission;
   if (permission === undefined) throw new Error(`route ${request.routeOptions.url} declares no permission`);
-  if (permission === 'public') return;
+  if (permission === 'public') return undefined;
   const auth = request.auth;
   if (!auth) throw new GatehouseError(authnErrors.authenticationRequired);
   if (isSelfPermission(permission)) {
     refuse(decideSelf(auth.principal, permission), permission);
-    return;
+    return undefined;
   }
   const orgRef = (request.params as Record<string, string | undefined>).org;
   if (!orgRef)
     throw new Error(`route ${request.routeOptions.url} needs an org permission but has no :org parameter`);
-  const access = await accessFor(request.ctx, auth, tenancy, orgRef);
-  // Not a member and no such org answer alike, so org slugs cannot be probed.
-  if (!access) throw new GatehouseError(tenancyErrors.orgNotFound, { field: 'org' });
-  refuse(decideInOrg(auth.principal, access.role, permission), permission);
-  request.orgAccess = access;
+  const access = accessFor(request.ctx, auth, tenancy, orgRef);
+  if (!(access instanceof Promise)) {
+    admit(request, permission, access);
+    return undefined;
+  }
+  return access.then((found) => admit(request, permission, found));
 }

@@ -1,7 +1,7 @@
 // Request ids, the per-request ctx, and credential extraction: plumbing shared by every
 // surface.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { CredentialCarrier, CredentialResolver } from '../authn/index.ts';
+import type { Authenticated, CredentialCarrier, CredentialResolver } from '../authn/index.ts';
 import type { Clock } from '../core/clock.ts';
 import { newRequestId } from '../core/ids.ts';
 import type { Db } from '../db/index.ts';
@@ -30,16 +30,25 @@ export function attachContext(request: FastifyRequest, db: Db, clock: Clock): vo
   };
 }
 
-/** Runs the one resolver and records who the caller is on the request and in its ctx. */
-export async function authenticateRequest(
+function record(request: FastifyRequest, auth: Authenticated): void {
+  request.auth = auth;
+  if (auth) request.ctx = { ...request.ctx, principal: auth.principal };
+}
+
+/**
+ * Runs the one resolver and records who the caller is on the request and in its ctx;
+ * returns a promise only when the resolver had to wait (for the database).
+ */
+export function authenticateRequest(
   request: FastifyRequest,
   resolver: CredentialResolver,
-): Promise<void> {
-  const auth = await resolver.authenticate(request.ctx, carrierOf(request));
-  request.auth = auth;
-  if (auth) {
-    request.ctx = { ...request.ctx, principal: auth.principal };
+): undefined | Promise<void> {
+  const answer = resolver.authenticate(request.ctx, carrierOf(request));
+  if (!(answer instanceof Promise)) {
+    record(request, answer);
+    return undefined;
   }
+  return answer.then((auth) => record(request, auth));
 }
 
 export function setRetryHeaders(reply: FastifyReply, headers: Record<string, string> | undefined): void {

@@ -43,17 +43,30 @@ export async function registerV1Surface(
 ): Promise<void> {
   await app.register(
     async (scope) => {
-      scope.addHook('onRequest', async (request, reply) => {
+      // Callback style, and synchronous to the end when the credential was cached and the
+      // route needs no role lookup: this hook runs on every /v1 request.
+      scope.addHook('onRequest', (request, reply, next) => {
         // API answers carry identities and secrets shown once: never cached, never sniffed.
         reply.headers(API_HEADERS);
-        await authenticateRequest(request, deps.resolver);
-        if (request.auth?.transport === 'cookie') {
-          const expected = sessionCsrfToken(deps.csrfKey, request.auth.credential);
-          request.csrfToken = expected;
-          if (!isSafeMethod(request.method) && request.routeOptions.config.csrf !== 'not_a_state_change')
-            checkSessionCsrf(request, expected);
+        const guard = () => {
+          if (request.auth?.transport === 'cookie') {
+            const expected = sessionCsrfToken(deps.csrfKey, request.auth.credential);
+            request.csrfToken = expected;
+            if (!isSafeMethod(request.method) && request.routeOptions.config.csrf !== 'not_a_state_change')
+              checkSessionCsrf(request, expected);
+          }
+          return enforcePermission(request, deps.tenancy);
+        };
+        let pending: undefined | Promise<void>;
+        try {
+          const authenticating = authenticateRequest(request, deps.resolver);
+          pending = authenticating ? authenticating.then(guard) : guard();
+        } catch (error) {
+          next(error as Error);
+          return;
         }
-        await enforcePermission(request, deps.tenancy);
+        if (pending) pending.then(() => next(), next);
+        else next();
       });
       // /v1 speaks JSON only; a text/plain body (what a cross-site form can send) is refused with 415.
       scope.removeContentTypeParser('text/plain');

@@ -1,0 +1,67 @@
+// db/hot-query.ts: a one-row lookup below Kysely answers what the database holds, and inside
+// a transaction what that transaction sees, on both backends.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createManualClock } from '../../src/core/clock.ts';
+import { type Ctx, type DbHandle, hotQuery, openDb } from '../../src/db/index.ts';
+import { backendKinds, createTestDatabase, type TestDatabase } from '../helpers/backends.ts';
+import { silentLogger } from '../helpers/logger.ts';
+
+const orgBySlug = hotQuery<{ id: string; name: string }>('test_org_by_slug', (db) =>
+  db.selectFrom('orgs').select(['id', 'name']).where('slug', '=', ''),
+);
+
+const row = (id: string, slug: string) => ({
+  id,
+  slug,
+  name: `${slug} Inc`,
+  default_role: 'user',
+  session_idle_timeout_ms: 1,
+  session_absolute_lifetime_ms: 1,
+  created_at: 1,
+  updated_at: 1,
+});
+
+for (const kind of backendKinds()) {
+  describe(`hot one-row lookups [${kind}]`, () => {
+    let testDb: TestDatabase;
+    let handle: DbHandle;
+    let ctx: Ctx;
+    before(async () => {
+      testDb = await createTestDatabase(kind);
+      handle = openDb(testDb.config, silentLogger);
+      await handle.migrateToLatest();
+      ctx = { db: handle.db, clock: createManualClock(), log: silentLogger, requestId: 'test' };
+      await handle.db.insertInto('orgs').values(row('org_a', 'alpha')).execute();
+    });
+    after(async () => {
+      await handle.close();
+      await testDb.drop();
+    });
+
+    it('finds the row the parameters name, and nothing for others, the same on every call', async () => {
+      for (let i = 0; i < 3; i++) {
+        assert.deepEqual(await orgBySlug(ctx, ['alpha']), { id: 'org_a', name: 'alpha Inc' });
+        assert.equal(await orgBySlug(ctx, ['nobody']), undefined);
+      }
+    });
+
+    it('answers synchronously on SQLite outside a transaction', () => {
+      const answer = orgBySlug(ctx, ['alpha']);
+      assert.equal(answer instanceof Promise, kind === 'postgres');
+    });
+
+    it('sees inside a transaction what the transaction wrote, and outside only what was committed', async () => {
+      await handle.db
+        .transaction()
+        .execute(async (trx) => {
+          await trx.insertInto('orgs').values(row('org_b', 'beta')).execute();
+          assert.deepEqual(await orgBySlug({ ...ctx, db: trx }, ['beta']), { id: 'org_b', name: 'beta Inc' });
+          if (kind === 'postgres') assert.equal(await orgBySlug(ctx, ['beta']), undefined);
+          throw new Error('roll back');
+        })
+        .catch((error: Error) => assert.equal(error.message, 'roll back'));
+      assert.equal(await orgBySlug(ctx, ['beta']), undefined);
+    });
+  });
+}
