@@ -18,9 +18,10 @@ import {
   registerStaticAssets,
   registerV1Surface,
   requestIdFor,
+  requestLogController,
+  requestLoggerFactory,
   sendJsonError,
 } from './http/index.ts';
-import { requestLoggerFactory } from './logger.ts';
 import type { Services } from './services.ts';
 import { browserSessionRoutes, v1SessionRoutes } from './sessions/index.ts';
 import { v1TenancyResourceRoutes, v1TenancyRoutes } from './tenancy/index.ts';
@@ -37,6 +38,7 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     childLoggerFactory: requestLoggerFactory as never,
+    logController: requestLogController(logger),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy.enabled ? [...config.trustProxy.addresses] : false,
     genReqId: (request) => requestIdFor(request.headers['x-request-id']),

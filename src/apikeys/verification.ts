@@ -1,6 +1,6 @@
-// Presented key → principal (SPEC §2): the format and checksum are checked with no I/O, then
-// the verified-key cache, then one store lookup. Valid keys are cached by the SHA-256 of the
-// token until their expiry or the cache lifetime, and dropped on every node when the key is
+// Presented key → principal (SPEC §2): the verified-key cache first (by the SHA-256 of the
+// whole token), then the format and checksum with no I/O, then one store lookup. Valid keys
+// are cached until their expiry or the cache lifetime, and dropped on every node when the key is
 // revoked or rotated or its owner changes (notifications on the `api_keys` channel, sent in
 // the changing transaction). Keys that can never become valid (unknown id, wrong secret,
 // revoked, expired) are remembered in a separate bounded negative cache, so a flood of them
