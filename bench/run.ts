@@ -1,23 +1,27 @@
 // `npm run bench -- NAME [--db sqlite|postgres]`: the bench harness (shared/BENCHMARKS.md).
 // Starts the baselines and Gatehouse as separate processes pinned to core 0, loads each
 // target from wrk pinned to core 1 (3 s warm-up discarded, then 10 s measured), three
-// rounds with the targets interleaved, and prints req/s, p99 and the ratio of each
-// Gatehouse target to its baseline per round and as the median of the per-round ratios.
+// rounds with the targets interleaved, and prints req/s, p50, p99 and the ratio of each
+// Gatehouse target to its baseline per round and as the median of the per-round ratios,
+// then the suite's goals as PASS/FAIL. Every answer must be the one its target expects
+// (2xx unless it names a status), or the run is invalid.
 // Everything it started is stopped at the end, on an error and on Ctrl-C.
 import { existsSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { expectedAnswer, unexpectedAnswers } from './lib/answers.ts';
 import { type BenchDatabase, createBenchDatabase, type DbKind } from './lib/database.ts';
 import { type Measurement, measure } from './lib/measure.ts';
 import { stopAll } from './lib/processes.ts';
-import { formatMarkdown, formatRound, formatSummary, type RoundFigures } from './lib/report.ts';
-import type { Suite, Target } from './lib/suite.ts';
-import { WRK } from './lib/wrk.ts';
+import { formatGoals, formatMarkdown, formatRound, formatSummary, type RoundFigures } from './lib/report.ts';
+import type { Goal, Suite, Target } from './lib/suite.ts';
+import { WRK, type WrkScript, wrkScriptFor } from './lib/wrk.ts';
 import { authSuite } from './suites/auth.ts';
+import { authzCheckSuite } from './suites/authz-check.ts';
 
-const suites: Record<string, Suite> = { auth: authSuite };
+const suites: Record<string, Suite> = { auth: authSuite, 'authz-check': authzCheckSuite };
 
 const STANDARD = { rounds: 3, warmup: 3, duration: 10, connections: 50 } as const;
 
@@ -95,18 +99,22 @@ function log(line: string): void {
   process.stderr.write(`bench: ${line}\n`);
 }
 
-/** One plain request per target before any load: each must answer 200, or the run stops. */
+/**
+ * One plain request per target before any load: each must answer its expected status (200
+ * unless the target names one), or the run stops.
+ */
 async function verifyTargets(targets: readonly Target[]): Promise<void> {
   for (const target of targets) {
+    const expected = target.expectedStatus ?? 200;
     const response = await fetch(target.url, { headers: { ...target.headers } });
     const body = await response.text();
-    if (response.status !== 200) {
+    if (response.status !== expected) {
       throw new Error(
-        `${target.id} (${target.url}) answered ${response.status}, not 200: ${body.slice(0, 300)}`,
+        `${target.id} (${target.url}) answered ${response.status}, not ${expected}: ${body.slice(0, 300)}`,
       );
     }
     log(
-      `${target.id} answers 200 (${body.length} bytes): ${body.slice(0, 100)}${body.length > 100 ? '…' : ''}`,
+      `${target.id} answers ${expected} (${body.length} bytes): ${body.slice(0, 100)}${body.length > 100 ? '…' : ''}`,
     );
   }
 }
@@ -178,13 +186,16 @@ async function main(): Promise<number> {
   try {
     database = await createBenchDatabase(options.db);
     log(`${database.version} at ${database.where}`);
-    const targets = selectTargets(
-      await options.suite.prepare({
-        db: database,
-        log,
-        gatehouseNodeArgs: options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [],
-      }),
-      options.only,
+    const runDir = database.dataDir;
+    const prepared = await options.suite.prepare({
+      db: database,
+      runDir,
+      log,
+      gatehouseNodeArgs: options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [],
+    });
+    const targets = selectTargets(prepared.targets, options.only);
+    const scripts = new Map<string, WrkScript | undefined>(
+      targets.map((t) => [t.id, wrkScriptFor(t, runDir)]),
     );
     await verifyTargets(targets);
     const perMeasure = options.warmup + options.duration;
@@ -197,22 +208,31 @@ async function main(): Promise<number> {
     for (let r = 0; r < options.rounds; r++) {
       const round = new Map<string, Measurement>();
       for (const target of orderFor(r, targets)) {
+        const script = scripts.get(target.id);
         const m = await measure(target, {
           connections: options.connections,
           warmupSeconds: options.warmup,
           seconds: options.duration,
+          ...(script && { script }),
         });
         round.set(target.id, m);
+        const wrong = unexpectedAnswers(target, m) ?? unexpectedAnswers(target, m.warmup);
         log(
-          `round ${r + 1}: ${target.id} ${Math.round(m.requestsPerSecond)} req/s, p99 ${m.p99Ms} ms, server CPU ${Math.round(m.serverPercent)}%, core 0 other ${Math.round(m.otherPercent)}%`,
+          `round ${r + 1}: ${target.id} ${Math.round(m.requestsPerSecond)} req/s, p50 ${m.p50Ms} ms, p99 ${m.p99Ms} ms, server CPU ${Math.round(m.serverPercent)}%, core 0 other ${Math.round(m.otherPercent)}%${wrong ? `, ${wrong}` : ''}`,
         );
       }
       rounds.push(round);
-      process.stdout.write(`\n${formatRound(r, targets, round)}\n`);
+      const notes = prepared.roundNotes?.(round) ?? [];
+      process.stdout.write(`\n${formatRound(r, targets, round)}\n${notes.map((n) => `  ${n}\n`).join('')}`);
     }
     // wrk leaves up to 50 requests queued in a server when it stops; let them finish, so
-    // stopping the servers does not close a database under a running handler.
+    // stopping the servers does not close a database under a running handler (and so the
+    // counters the goals read have settled).
     await new Promise((resolve) => setTimeout(resolve, 1000));
+    const goals: Goal[] = (await prepared.goals?.(rounds)) ?? [];
+    const allNotes = rounds.flatMap((round, i) =>
+      (prepared.roundNotes?.(round) ?? []).map((n) => `round ${i + 1}: ${n}`),
+    );
 
     const facts = {
       date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -224,13 +244,24 @@ async function main(): Promise<number> {
     };
     process.stdout.write(`\nMedians over ${options.rounds} rounds (${options.suite.name}, ${options.db})\n`);
     process.stdout.write(`${formatSummary(targets, rounds)}\n`);
-    process.stdout.write(`\nFor bench/README.md:\n\n${formatMarkdown(targets, rounds, facts)}\n\n`);
+    if (goals.length)
+      process.stdout.write(`\nGoals (${options.suite.name}, ${options.db})\n${formatGoals(goals)}\n`);
+    process.stdout.write(
+      `\nFor bench/README.md:\n\n${formatMarkdown(targets, rounds, facts, { notes: allNotes, goals })}\n\n`,
+    );
 
-    const broken = rounds.flatMap((round) => [...round].filter(([, f]) => f.non2xx > 0).map(([id]) => id));
+    const broken = targets.filter((t) =>
+      rounds.some((round) => {
+        const m = round.get(t.id)!;
+        return unexpectedAnswers(t, m) !== undefined || unexpectedAnswers(t, m.warmup) !== undefined;
+      }),
+    );
     log(`done in ${Math.round((Date.now() - started) / 1000)} s`);
     if (options.cpuProfDir) log(`Gatehouse CPU profile: ${options.cpuProfDir} (written as it stops)`);
     if (broken.length > 0) {
-      log(`INVALID: non-2xx answers under load from ${[...new Set(broken)].join(', ')}`);
+      log(
+        `INVALID: answers other than the expected one under load from ${broken.map((t) => `${t.id} (expected ${expectedAnswer(t)})`).join(', ')}`,
+      );
       return 1;
     }
     return 0;

@@ -21,7 +21,7 @@ export const authSuite: Suite = {
   async prepare({ db, log, gatehouseNodeArgs }) {
     const [hello, sqlBase] = await Promise.all([startHelloBaseline(), startSqlBaseline(db)]);
     log(`B-GET at ${hello.url} (pid ${hello.pid}), B-SQL at ${sqlBase.url} (pid ${sqlBase.pid})`);
-    const { server, admin } = await startGatehouse(db, gatehouseNodeArgs);
+    const { server, admin } = await startGatehouse(db, { nodeArgs: gatehouseNodeArgs });
     log(`Gatehouse at ${server.url} (pid ${server.pid}); signed in as the bench admin through /login`);
     await addMembers(server.url, admin, BENCH_ORG, EXTRA_MEMBERS);
     log(`added ${EXTRA_MEMBERS} members to org "${BENCH_ORG}" through POST /v1/orgs/${BENCH_ORG}/members`);
@@ -66,6 +66,6 @@ export const authSuite: Suite = {
         baseline: 'B-SQL',
       },
     ];
-    return targets;
+    return { targets };
   },
 };
