@@ -22,7 +22,7 @@ import { createKeyVerifier, type KeyCacheConfig } from './verification.ts';
 import { type ApiKey, type ApiKeyListQuery, toApiKey } from './views.ts';
 
 /** How long the old secret keeps working after a rotation unless the caller says otherwise. */
-export const DEFAULT_ROTATION_OVERLAP_MS = DAY;
+const DEFAULT_ROTATION_OVERLAP_MS = DAY;
 
 export interface ApiKeysDeps {
   readonly audit: AuditService;

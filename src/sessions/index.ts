@@ -14,5 +14,5 @@ export {
   type SessionsService,
   type StartedSession,
 } from './service.ts';
-export { createSessionCache, type SessionCacheConfig } from './session-cache.ts';
+export { createSessionCache } from './session-cache.ts';
 export { ACCOUNT_FAILURE_LIMIT, ADDRESS_FAILURE_LIMIT, LOCKOUT_MS } from './throttle.ts';

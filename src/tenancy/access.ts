@@ -72,8 +72,6 @@ export function createOrgAccess(deps: { notifications: Notifications; cache: Acc
   return { resolveOrgAccess, invalidateAccess };
 }
 
-export type OrgAccessResolver = ReturnType<typeof createOrgAccess>;
-
 /** The org the permission guard resolved for an org-scoped route. */
 export function requireOrg(access: OrgAccess | undefined): OrgAccess {
   if (!access) throw new Error('org-scoped handler ran without the guard resolving an org');
