@@ -69,7 +69,8 @@ export function registerForwardAuth(app: FastifyInstance, tenancy: TenancyServic
       if (principal.readOnly && checksWrite(request))
         throw new GatehouseError(httpErrors.readOnlyCredential, { field: 'method' });
       const orgRef = request.query.org ?? auth.boundOrg?.org.id;
-      const access = orgRef === undefined ? undefined : await accessFor(request.ctx, auth, tenancy, orgRef);
+      const found = orgRef === undefined ? undefined : accessFor(request.ctx, auth, tenancy, orgRef);
+      const access = found instanceof Promise ? await found : found;
       if (orgRef !== undefined && !access)
         throw new GatehouseError(httpErrors.orgAccessDenied, { field: 'org' });
       if (permission !== undefined) {
