@@ -8,6 +8,7 @@ import { v1AuditRoutes } from './audit/index.ts';
 import {
   collectRoutes,
   createMetricsRegistry,
+  fastifyLogger,
   type InFlightTracker,
   type RouteEntry,
   registerBrowserSurface,
@@ -19,7 +20,6 @@ import {
   registerV1Surface,
   requestIdFor,
   requestLogController,
-  requestLoggerFactory,
   sendJsonError,
 } from './http/index.ts';
 import type { Services } from './services.ts';
@@ -36,8 +36,7 @@ export interface BuiltApp {
 export async function buildApp(services: Services, logger: PinoLogger): Promise<BuiltApp> {
   const { config } = services;
   const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
-    childLoggerFactory: requestLoggerFactory as never,
+    loggerInstance: fastifyLogger(logger) as FastifyBaseLogger,
     logController: requestLogController(logger),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy.enabled ? [...config.trustProxy.addresses] : false,
