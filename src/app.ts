@@ -8,7 +8,6 @@ import { v1AuditRoutes } from './audit/index.ts';
 import {
   collectRoutes,
   createMetricsRegistry,
-  fastifyLogger,
   type InFlightTracker,
   type RouteEntry,
   registerBrowserSurface,
@@ -20,6 +19,7 @@ import {
   registerV1Surface,
   requestIdFor,
   requestLogController,
+  requestLoggerFactory,
   sendJsonError,
 } from './http/index.ts';
 import type { Services } from './services.ts';
@@ -36,7 +36,8 @@ export interface BuiltApp {
 export async function buildApp(services: Services, logger: PinoLogger): Promise<BuiltApp> {
   const { config } = services;
   const app = Fastify({
-    loggerInstance: fastifyLogger(logger) as FastifyBaseLogger,
+    loggerInstance: logger as FastifyBaseLogger,
+    childLoggerFactory: requestLoggerFactory as never,
     logController: requestLogController(logger),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy.enabled ? [...config.trustProxy.addresses] : false,

@@ -14,7 +14,7 @@ export {
 } from './ops.ts';
 export { requestIdFor } from './request-context.ts';
 export { registerRequestLifecycle } from './request-lifecycle.ts';
-export { fastifyLogger, requestLogController } from './request-logging.ts';
+export { requestLogController, requestLoggerFactory } from './request-logging.ts';
 export { collectRoutes, type RouteEntry } from './route-table.ts';
 export { registerStaticAssets } from './static-assets.ts';
 export { registerV1Surface, sendJsonError, type V1SurfaceDeps } from './v1-surface.ts';

@@ -55,18 +55,9 @@ class RequestLogger {
   }
 }
 
-/**
- * The logger Fastify is given: the root logger, except that the child Fastify asks for on
- * every request is a RequestLogger. Given through `child()` rather than childLoggerFactory,
- * because Fastify re-validates a custom factory's logger on every request.
- */
-export function fastifyLogger(root: Logger): Logger {
-  const logger = Object.create(root) as Logger;
-  logger.child = ((bindings: Record<string, unknown>, options?: object) =>
-    options && Object.keys(options).length > 0
-      ? root.child(bindings, options)
-      : (new RequestLogger(root, bindings) as unknown as Logger)) as Logger['child'];
-  return logger;
+/** Fastify's childLoggerFactory: a request logger that costs nothing until it writes. */
+export function requestLoggerFactory(logger: Logger, bindings: Record<string, unknown>): Logger {
+  return new RequestLogger(logger, bindings) as unknown as Logger;
 }
 
 /**
