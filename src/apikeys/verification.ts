@@ -11,7 +11,7 @@ import type { Principal } from '../core/context.ts';
 import { type ErrorDefinition, GatehouseError } from '../core/errors.ts';
 import { constantTimeEqualDigests, digestSecret, parseToken } from '../core/secrets.ts';
 import { TtlCache } from '../core/ttl-cache.ts';
-import type { Ctx, Notifications } from '../db/index.ts';
+import { type Ctx, createSharedCache, type Notifications } from '../db/index.ts';
 import { apiKeyErrors } from './errors.ts';
 import * as store from './store.ts';
 import type { UsageBatch } from './usage.ts';
@@ -63,11 +63,11 @@ export function createKeyVerifier(deps: {
   usage: UsageBatch;
 }) {
   const { cache: config, notifications, usage } = deps;
-  const verified = new TtlCache<VerifiedKey>({ maxEntries: config.enabled ? config.maxEntries : 0 });
+  const verified = createSharedCache<VerifiedKey>(notifications, API_KEY_CHANNEL, {
+    maxEntries: config.enabled ? config.maxEntries : 0,
+  });
   const refused = new TtlCache<ErrorDefinition>({ maxEntries: config.enabled ? config.maxEntries : 0 });
   const stats: KeyLookupStats = { storeLookups: 0, cacheHits: 0, negativeHits: 0 };
-  notifications.subscribe(API_KEY_CHANNEL, (tag) => verified.invalidateTag(tag));
-  notifications.onGap(() => verified.clear());
 
   function refuse(definition: ErrorDefinition, digest: string, now: number, ticket: number) {
     refused.set(digest, definition, now + config.negativeTtlMs, [], ticket, now);
@@ -98,7 +98,13 @@ export function createKeyVerifier(deps: {
   }
 
   /** What the store's row says of a presented key: its verification, or the refusal. */
-  function settle(row: store.AuthLookupRow | undefined, digest: string, now: number, tickets: Tickets) {
+  function settle(
+    ctx: Ctx,
+    row: store.AuthLookupRow | undefined,
+    digest: string,
+    now: number,
+    tickets: Tickets,
+  ) {
     if (!row) throw refuse(apiKeyErrors.unknownKey, digest, now, tickets.refused);
     if (!constantTimeEqualDigests(digest, row.secret_digest))
       throw refuse(apiKeyErrors.wrongSecret, digest, now, tickets.refused);
@@ -108,11 +114,8 @@ export function createKeyVerifier(deps: {
     // Not remembered: the owner may be reactivated.
     const key = toVerified(row, row.read_only === 1);
     if (!key) throw refusalOf(apiKeyErrors.ownerInactive);
-    if (notifications.isLive()) {
-      const until = Math.min(now + config.ttlMs, row.expires_at ?? Number.POSITIVE_INFINITY);
-      const tags = [row.id, key.principal.id, row.org_id];
-      verified.set(digest, key, until, tags, tickets.verified, now);
-    }
+    const until = Math.min(now + config.ttlMs, row.expires_at ?? Number.POSITIVE_INFINITY);
+    verified.set(ctx, digest, key, until, [row.id, key.principal.id, row.org_id], tickets.verified, now);
     usage.record(row.id, now);
     return key;
   }
@@ -124,8 +127,8 @@ export function createKeyVerifier(deps: {
     stats.storeLookups += 1;
     const row = store.selectKeyForAuth(ctx, keyId);
     return row instanceof Promise
-      ? row.then((found) => settle(found, digest, now, tickets))
-      : settle(row, digest, now, tickets);
+      ? row.then((found) => settle(ctx, found, digest, now, tickets))
+      : settle(ctx, row, digest, now, tickets);
   }
 
   /**
@@ -138,7 +141,7 @@ export function createKeyVerifier(deps: {
     const digest = digestSecret(token);
     // A cached key was parsed and checked when it was verified: the digest of the whole
     // token stands for all of it.
-    const key = verified.get(digest, now);
+    const key = verified.get(ctx, digest, now);
     if (key !== undefined) {
       stats.cacheHits += 1;
       usage.record(key.principal.credentialId as string, now);
@@ -163,9 +166,7 @@ export function createKeyVerifier(deps: {
   };
 
   /** Drops cached verifications tagged with a key, owner or org id, on every node once ctx commits. */
-  async function invalidate(ctx: Ctx, tag: string): Promise<void> {
-    await notifications.publish(ctx, API_KEY_CHANNEL, tag);
-  }
+  const invalidate = verified.invalidate;
 
   return { credentialKind, invalidate, stats: (): Readonly<KeyLookupStats> => ({ ...stats }) };
 }

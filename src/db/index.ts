@@ -4,4 +4,5 @@ export { type HotQuery, hotQuery } from './hot-query.ts';
 export type { NotificationHandler, Notifications } from './notifications.ts';
 export { DATABASE_WAIT_MS, type DatabaseTarget, type DbHandle, openDb } from './open.ts';
 export type * from './schema.ts';
+export { createSharedCache, type SharedCache } from './shared-cache.ts';
 export { withTx } from './tx.ts';

@@ -6,8 +6,7 @@
 // deadline an entry is only dropped, not refused: another node may have seen the session
 // since, so the database decides.
 import type { Principal } from '../core/context.ts';
-import { TtlCache } from '../core/ttl-cache.ts';
-import type { Ctx, Notifications } from '../db/index.ts';
+import { type Ctx, createSharedCache, type Notifications } from '../db/index.ts';
 
 const CHANNEL = 'sessions';
 
@@ -25,25 +24,22 @@ export interface CachedSession {
 }
 
 export function createSessionCache(deps: { notifications: Notifications; config: SessionCacheConfig }) {
-  const { notifications, config } = deps;
-  const cache = new TtlCache<CachedSession>({ maxEntries: config.enabled ? config.maxEntries : 0 });
-  notifications.subscribe(CHANNEL, (tag) => cache.invalidateTag(tag));
-  notifications.onGap(() => cache.clear());
-
-  const usable = (ctx: Ctx) => !ctx.db.isTransaction && notifications.isLive();
+  const { config } = deps;
+  const cache = createSharedCache<CachedSession>(deps.notifications, CHANNEL, {
+    maxEntries: config.enabled ? config.maxEntries : 0,
+  });
 
   return {
     /** The cached session, if it is still within its idle deadline as far as this node knows. */
     get(ctx: Ctx, digest: string, now: number): CachedSession | undefined {
-      if (!usable(ctx)) return undefined;
-      const session = cache.get(digest, now);
+      const session = cache.get(ctx, digest, now);
       if (session && now >= session.lastSeenAt + session.idleTimeoutMs) {
-        cache.invalidateTag(digest);
+        cache.forget(digest);
         return undefined;
       }
       return session;
     },
-    ticket: () => cache.ticket(),
+    ticket: cache.ticket,
     remember(
       ctx: Ctx,
       digest: string,
@@ -52,21 +48,12 @@ export function createSessionCache(deps: { notifications: Notifications; config:
       ticket: number,
       now: number,
     ) {
-      if (!usable(ctx)) return;
       const until = Math.min(expiresAt, now + config.ttlMs);
-      cache.set(
-        digest,
-        session,
-        until,
-        [digest, session.principal.id, session.principal.credentialId!],
-        ticket,
-        now,
-      );
+      const tags = [digest, session.principal.id, session.principal.credentialId!];
+      cache.set(ctx, digest, session, until, tags, ticket, now);
     },
     /** Drops cached sessions tagged with a user or session id, on every node once ctx commits. */
-    async invalidate(ctx: Ctx, tag: string): Promise<void> {
-      await notifications.publish(ctx, CHANNEL, tag);
-    },
+    invalidate: cache.invalidate,
   };
 }
 

@@ -1,13 +1,12 @@
 // Which role does this principal hold in this org right now? Every org-scoped request asks,
 // so the answer is cached in process, and every change that could alter it (role change,
 // suspension, removal, a service account changed or deleted, org settings) drops the cached
-// answers on every node through a notification sent in the changing transaction. The cache
-// is trusted only while this node's notification listener is live (db/notifications.ts).
+// answers on every node through a notification sent in the changing transaction
+// (db/shared-cache.ts).
 import type { Role } from '../authz/index.ts';
 import { isRole } from '../authz/index.ts';
 import type { Principal } from '../core/context.ts';
-import { TtlCache } from '../core/ttl-cache.ts';
-import type { Ctx, Notifications } from '../db/index.ts';
+import { type Ctx, createSharedCache, type Notifications } from '../db/index.ts';
 import * as store from './store.ts';
 
 export interface OrgAccess {
@@ -25,9 +24,9 @@ export interface AccessCacheConfig {
 const CHANNEL = 'tenancy_access';
 
 export function createOrgAccess(deps: { notifications: Notifications; cache: AccessCacheConfig }) {
-  const cache = new TtlCache<OrgAccess>({ maxEntries: deps.cache.enabled ? deps.cache.maxEntries : 0 });
-  deps.notifications.subscribe(CHANNEL, (tag) => cache.invalidateTag(tag));
-  deps.notifications.onGap(() => cache.clear());
+  const cache = createSharedCache<OrgAccess>(deps.notifications, CHANNEL, {
+    maxEntries: deps.cache.enabled ? deps.cache.maxEntries : 0,
+  });
 
   async function lookUp(ctx: Ctx, principal: Principal, orgRef: string): Promise<OrgAccess | undefined> {
     const row =
@@ -48,15 +47,13 @@ export function createOrgAccess(deps: { notifications: Notifications; cache: Acc
     orgRef: string,
   ): Promise<OrgAccess | undefined> {
     const now = ctx.clock.now();
-    // Inside a transaction the caller is about to change things: read what is really there.
-    const cacheable = !ctx.db.isTransaction && deps.notifications.isLive();
     const key = `${principal.kind}:${principal.id}\u0000${orgRef}`;
-    let access = cacheable ? cache.get(key, now) : undefined;
+    let access = cache.get(ctx, key, now);
     if (access === undefined) {
       const ticket = cache.ticket();
       access = await lookUp(ctx, principal, orgRef);
-      if (access && cacheable)
-        cache.set(key, access, now + deps.cache.ttlMs, [principal.id, access.org.id], ticket, now);
+      if (access)
+        cache.set(ctx, key, access, now + deps.cache.ttlMs, [principal.id, access.org.id], ticket, now);
     }
     if (!access) return undefined;
     if (principal.orgRestriction !== undefined && principal.orgRestriction !== access.org.id)
@@ -65,9 +62,8 @@ export function createOrgAccess(deps: { notifications: Notifications; cache: Acc
   }
 
   /** Drops cached answers for a user, service account or org id, on every node once ctx commits. */
-  async function invalidateAccess(ctx: Ctx, principalOrOrgId: string): Promise<void> {
-    await deps.notifications.publish(ctx, CHANNEL, principalOrOrgId);
-  }
+  const invalidateAccess = (ctx: Ctx, principalOrOrgId: string): Promise<void> =>
+    cache.invalidate(ctx, principalOrOrgId);
 
   return { resolveOrgAccess, invalidateAccess };
 }
