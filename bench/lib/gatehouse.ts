@@ -8,6 +8,7 @@ import { generateMasterKey } from '../../src/core/secrets.ts';
 import { type SignedInBrowser, signInOverHttp } from './browser.ts';
 import type { BenchDatabase } from './database.ts';
 import { type RunningChild, runCommand, startPinnedServer } from './processes.ts';
+import type { Target } from './suite.ts';
 
 const BENCH_EMAIL = 'bench@example.com';
 export const BENCH_ORG = 'bench';
@@ -161,6 +162,20 @@ export async function addMembers(
     if (response.status !== 201)
       throw new Error(`adding member ${i} answered ${response.status}: ${await response.text()}`);
   }
+}
+
+/** The two shared baselines as targets: B-GET (hello world) and B-SQL (one indexed SELECT). */
+export function baselineTargets(hello: RunningChild, sqlBase: RunningChild): Target[] {
+  return [
+    { id: 'B-GET', label: 'bare Fastify GET {status:ok}', url: `${hello.url}/`, headers: {}, pid: hello.pid },
+    {
+      id: 'B-SQL',
+      label: 'bare Fastify + 1 SELECT by PK',
+      url: `${sqlBase.url}/`,
+      headers: {},
+      pid: sqlBase.pid,
+    },
+  ];
 }
 
 export function startHelloBaseline(): Promise<RunningChild> {

@@ -6,6 +6,7 @@
 import {
   addMembers,
   BENCH_ORG,
+  baselineTargets,
   startGatehouse,
   startHelloBaseline,
   startSqlBaseline,
@@ -27,20 +28,7 @@ export const authSuite: Suite = {
     log(`added ${EXTRA_MEMBERS} members to org "${BENCH_ORG}" through POST /v1/orgs/${BENCH_ORG}/members`);
     const session = { Cookie: admin.cookieHeader };
     const targets: Target[] = [
-      {
-        id: 'B-GET',
-        label: 'bare Fastify GET {status:ok}',
-        url: `${hello.url}/`,
-        headers: {},
-        pid: hello.pid,
-      },
-      {
-        id: 'B-SQL',
-        label: 'bare Fastify + 1 SELECT by PK',
-        url: `${sqlBase.url}/`,
-        headers: {},
-        pid: sqlBase.pid,
-      },
+      ...baselineTargets(hello, sqlBase),
       {
         id: 'G-healthz',
         label: 'GET /healthz',

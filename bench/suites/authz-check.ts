@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { issueToken } from '../../src/core/secrets.ts';
 import {
   BENCH_ORG,
+  baselineTargets,
   createApiKey,
   readCounters,
   startGatehouse,
@@ -189,20 +190,7 @@ export const authzCheckSuite: Suite = {
     const startedAt = Date.now();
 
     const targets: Target[] = [
-      {
-        id: 'B-GET',
-        label: 'bare Fastify GET {status:ok}',
-        url: `${hello.url}/`,
-        headers: {},
-        pid: hello.pid,
-      },
-      {
-        id: 'B-SQL',
-        label: 'bare Fastify + 1 SELECT by PK',
-        url: `${sqlBase.url}/`,
-        headers: {},
-        pid: sqlBase.pid,
-      },
+      ...baselineTargets(hello, sqlBase),
       {
         id: 'G-check-key',
         label: `GET ${CHECK_PATH} (API key, cache warm)`,
