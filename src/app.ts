@@ -24,6 +24,7 @@ import {
 } from './http/index.ts';
 import type { Services } from './services.ts';
 import { browserSessionRoutes, v1SessionRoutes } from './sessions/index.ts';
+import { browserSsoRoutes, v1SsoRoutes } from './sso/index.ts';
 import { v1TenancyResourceRoutes, v1TenancyRoutes } from './tenancy/index.ts';
 
 export interface BuiltApp {
@@ -92,6 +93,9 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
     apiKeys: services.apiKeys,
     cookies: services.cookies,
     secureCookies: config.secureCookies,
+    sso: services.sso,
+    publicUrl: config.publicUrl,
+    discoverSsoConnection: services.sso.discoverConnection,
   };
   await registerV1Surface(
     app,
@@ -102,6 +106,7 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
       await v1.register(v1SessionRoutes, routeOptions);
       await v1.register(v1AuditRoutes, routeOptions);
       await v1.register(v1ApiKeyRoutes, routeOptions);
+      await v1.register(v1SsoRoutes, routeOptions);
       registerForwardAuth(v1, services.tenancy);
     },
   );
@@ -118,6 +123,7 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
     },
     async (browser) => {
       await browser.register(browserSessionRoutes, routeOptions);
+      await browser.register(browserSsoRoutes, routeOptions);
       registerStaticAssets(browser);
     },
   );

@@ -38,6 +38,8 @@ export interface Config {
     readonly maxEntries: number;
     readonly negativeTtlMs: number;
   };
+  /** Allowed difference between Gatehouse's clock and an identity provider's, for ID-token times. */
+  readonly ssoClockSkewSeconds: number;
   /** Failed authentications allowed per client address and window before 429. */
   readonly authFailureLimit: {
     readonly enabled: boolean;
@@ -133,6 +135,13 @@ export const variables: readonly VariableSpec[] = [
     description:
       'Longest a verified API key or a member’s role stays cached in a node (changes reach every node at once regardless); 0 turns the caches off.',
     defaultText: '300',
+    secret: false,
+  },
+  {
+    name: 'GATEHOUSE_SSO_CLOCK_SKEW_SECONDS',
+    description:
+      'Clock difference tolerated with an SSO identity provider when checking the times in its tokens (exp, iat, nbf); at most 300.',
+    defaultText: '60',
     secret: false,
   },
   {
@@ -303,6 +312,7 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimitBytes: integer(env, 'GATEHOUSE_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     secureCookies: publicUrl.startsWith('https:'),
     credentialCache: Object.freeze(parseCredentialCache(env)),
+    ssoClockSkewSeconds: integer(env, 'GATEHOUSE_SSO_CLOCK_SKEW_SECONDS', 60, 0, 300),
     authFailureLimit: Object.freeze(parseAuthFailureLimit(env)),
   });
 }

@@ -7,6 +7,7 @@ import { authnErrors } from './authn/index.ts';
 import { commonErrors, type ErrorCatalog } from './core/errors.ts';
 import { httpErrors } from './http/index.ts';
 import { sessionErrors } from './sessions/index.ts';
+import { ssoErrors } from './sso/index.ts';
 import { tenancyErrors } from './tenancy/index.ts';
 
 export const errorCatalogs: readonly ErrorCatalog<string>[] = [
@@ -17,4 +18,5 @@ export const errorCatalogs: readonly ErrorCatalog<string>[] = [
   sessionErrors,
   auditErrors,
   apiKeyErrors,
+  ssoErrors,
 ];

@@ -8,7 +8,7 @@ import { createCredentialResolver, createFailureLimiter } from './authn/index.ts
 import type { Config } from './config.ts';
 import type { Clock } from './core/clock.ts';
 import type { Logger } from './core/context.ts';
-import { deriveKey, generateMasterKey, parseMasterKey } from './core/secrets.ts';
+import { deriveKey, generateMasterKey, masterKeyId, parseMasterKey } from './core/secrets.ts';
 import type { Ctx, DbHandle } from './db/index.ts';
 import {
   cookieNames,
@@ -17,6 +17,7 @@ import {
   createSessionRevoker,
   createSessionsService,
 } from './sessions/index.ts';
+import { createSsoService, type TxtResolver } from './sso/index.ts';
 import { createTenancyService } from './tenancy/index.ts';
 
 /**
@@ -44,6 +45,8 @@ export interface ServiceDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly masterKey: Buffer;
+  /** DNS TXT lookups for domain verification; tests answer from a table (DNS is out of reach). */
+  readonly resolveTxt?: TxtResolver;
 }
 
 export function createServices(deps: ServiceDeps) {
@@ -64,6 +67,20 @@ export function createServices(deps: ServiceDeps) {
   });
   const cookies = cookieNames(config.secureCookies);
   const sessions = createSessionsService({ audit, tenancy, cookies, revoker });
+  const keyRing = {
+    currentKeyId: masterKeyId(deps.masterKey),
+    keys: new Map([[masterKeyId(deps.masterKey), deps.masterKey]]),
+  };
+  const sso = createSsoService({
+    audit,
+    tenancy,
+    sessions,
+    clock,
+    keyRing,
+    publicUrl: config.publicUrl,
+    clockToleranceSeconds: config.ssoClockSkewSeconds,
+    resolveTxt: deps.resolveTxt,
+  });
   const bootstrap = createBootstrap({ audit, tenancy, publicUrl: config.publicUrl });
   const resolver = createCredentialResolver(
     [apiKeys.credentialKind, sessions.credentialKind],
@@ -84,6 +101,7 @@ export function createServices(deps: ServiceDeps) {
     tenancy,
     sessions,
     apiKeys,
+    sso,
     bootstrap,
     resolver,
     cookies,

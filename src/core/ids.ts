@@ -14,6 +14,9 @@ export const idPrefixes = {
   auditEvent: 'evt',
   setupToken: 'stp',
   apiKey: 'key',
+  ssoConnection: 'ssc',
+  ssoDomain: 'dom',
+  roleRule: 'rrl',
 } as const;
 
 export type IdPrefix = (typeof idPrefixes)[keyof typeof idPrefixes];

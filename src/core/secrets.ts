@@ -172,3 +172,12 @@ export function generateMasterKey(): string {
 export function deriveKey(masterKey: Buffer, purpose: string): Buffer {
   return Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `gatehouse:${purpose}`, 32));
 }
+
+/**
+ * A value derived from a secret seed for one purpose (base64url of HMAC-SHA256, 43
+ * characters): lets one random seed held by a browser stand for several secrets of a flow
+ * (PKCE verifier, nonce) without storing any of them.
+ */
+export function deriveFromSeed(seed: string, purpose: string): string {
+  return createHmac('sha256', seed).update(purpose).digest('base64url');
+}

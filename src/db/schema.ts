@@ -7,6 +7,9 @@ export interface OrgsTable {
   default_role: string;
   session_idle_timeout_ms: number;
   session_absolute_lifetime_ms: number;
+  /** 1: password sign-in refused for members (the break-glass admin excepted). */
+  sso_required: number;
+  break_glass_user_id: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -28,6 +31,8 @@ export interface MembershipsTable {
   user_id: string;
   role: string;
   role_source: string;
+  /** JSON: the rule and group that decided an SSO-managed role, for the role explanation. */
+  role_reason_json: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -38,6 +43,8 @@ export interface GroupsTable {
   name: string;
   name_normalized: string;
   source: string;
+  /** The SSO connection a synced group came from; null for manual and SCIM groups. */
+  connection_id: string | null;
   created_at: number;
 }
 
@@ -149,6 +156,70 @@ export interface ApiKeysTable {
   replaced_by: string | null;
 }
 
+export interface SsoConnectionsTable {
+  id: string;
+  org_id: string;
+  type: string;
+  name: string;
+  name_normalized: string;
+  preset: string;
+  enabled: number;
+  /** JSON of the connection's non-secret settings (issuer, client id, claim names…). */
+  settings_json: string;
+  /** Serialized envelope of the connection's secret (client secret or private key), if any. */
+  secret_envelope: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SsoDomainsTable {
+  id: string;
+  org_id: string;
+  /** Lower-cased, without a trailing dot. */
+  domain: string;
+  connection_id: string | null;
+  default_role: string;
+  verification_token: string;
+  verified_at: number | null;
+  /** `dns` or `operator`. */
+  verified_by: string | null;
+  created_at: number;
+}
+
+export interface SsoIdentitiesTable {
+  connection_id: string;
+  subject: string;
+  user_id: string;
+  email: string;
+  created_at: number;
+  last_sign_in_at: number;
+}
+
+export interface SsoFlowsTable {
+  state: string;
+  connection_id: string;
+  binding_digest: string;
+  /** `sign_in` or `test`. */
+  purpose: string;
+  return_to: string | null;
+  login_hint: string | null;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
+export interface RoleRulesTable {
+  id: string;
+  org_id: string;
+  connection_id: string | null;
+  /** `group` (the user is in the group) or `claim` (a claim has the value). */
+  match_kind: string;
+  claim: string | null;
+  value: string;
+  role: string;
+  created_at: number;
+}
+
 export interface Database {
   orgs: OrgsTable;
   users: UsersTable;
@@ -163,4 +234,9 @@ export interface Database {
   audit_chains: AuditChainsTable;
   audit_events: AuditEventsTable;
   api_keys: ApiKeysTable;
+  sso_connections: SsoConnectionsTable;
+  sso_domains: SsoDomainsTable;
+  sso_identities: SsoIdentitiesTable;
+  sso_flows: SsoFlowsTable;
+  role_rules: RoleRulesTable;
 }

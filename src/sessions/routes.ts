@@ -15,6 +15,11 @@ export interface SessionRouteOptions {
   readonly tenancy: TenancyService;
   readonly cookies: CookieNames;
   readonly secureCookies: boolean;
+  /**
+   * Home-realm discovery (SPEC §3): the SSO connection an email's verified domain routes to.
+   * Provided by the SSO capability through app.ts; sessions does not know SSO.
+   */
+  readonly discoverSsoConnection?: (ctx: FastifyRequest['ctx'], email: string) => Promise<string | undefined>;
 }
 
 const HOME = '/admin/';
@@ -28,7 +33,8 @@ export function safeReturnTo(value: unknown): string {
 
 const LoginBody = Type.Object({
   email: Type.String({ maxLength: 320 }),
-  password: Type.String({ maxLength: 1024 }),
+  // Empty or absent: the email step of home-realm discovery.
+  password: Type.Optional(Type.String({ maxLength: 1024 })),
   csrf_token: Type.String(),
   return_to: Type.Optional(Type.String({ maxLength: 512 })),
 });
@@ -83,6 +89,21 @@ export const browserSessionRoutes: FastifyPluginAsync<SessionRouteOptions> = asy
     { config: { permission: 'public' }, schema: { body: LoginBody } },
     async function submitLogin(request, reply) {
       const { email, password, return_to } = request.body;
+      if (!password) {
+        const connectionId = await opts.discoverSsoConnection?.(request.ctx, email);
+        if (connectionId) {
+          const query = new URLSearchParams({ login_hint: email.trim() });
+          if (return_to) query.set('return_to', safeReturnTo(return_to));
+          return reply.redirect(`/sso/${connectionId}/start?${query}`, 303);
+        }
+        const page = renderLoginPage({
+          csrfToken: request.csrfToken ?? '',
+          email,
+          notice: 'Enter your password.',
+          returnTo: return_to && safeReturnTo(return_to),
+        });
+        return html(reply, 200, page);
+      }
       try {
         const started = await sessions.signInWithPassword(request.ctx, { email, password });
         await establish(request, reply, started);

@@ -96,7 +96,13 @@ export type SessionRevoker = ReturnType<typeof createSessionRevoker>;
 export function createSessionsService(deps: SessionsDeps) {
   const { revokeUserSessions } = deps.revoker;
 
-  async function startSession(ctx: Ctx, userId: string, authMethod: string): Promise<StartedSession> {
+  /** Starts a session after a successful sign-in; `connectionId` names the SSO connection used, if any. */
+  async function startSession(
+    ctx: Ctx,
+    userId: string,
+    authMethod: string,
+    connectionId?: string,
+  ): Promise<StartedSession> {
     return withTx(ctx, async (tx) => {
       const now = tx.clock.now();
       const limits = await store.selectSessionLimits(tx, userId);
@@ -108,7 +114,7 @@ export function createSessionsService(deps: SessionsDeps) {
         token_digest: digestSecret(token),
         user_id: userId,
         auth_method: authMethod,
-        connection_id: null,
+        connection_id: connectionId ?? null,
         ip: tx.ip ?? null,
         user_agent: tx.userAgent?.slice(0, 512) ?? null,
         created_at: now,
@@ -121,7 +127,11 @@ export function createSessionsService(deps: SessionsDeps) {
       await store.insertSession(tx, row);
       await auditForUser(tx, deps, userId, {
         action: 'user.signed_in',
-        data: { method: authMethod, session_id: row.id },
+        data: {
+          method: authMethod,
+          session_id: row.id,
+          ...(connectionId ? { connection_id: connectionId } : {}),
+        },
       });
       return { token, sessionId: row.id, expiresAt: row.expires_at };
     });

@@ -56,6 +56,7 @@ export function createGroupFunctions(audit: AuditService) {
         name,
         name_normalized: normalizeName(name),
         source: 'manual' satisfies GroupSource,
+        connection_id: null,
         created_at: now,
       };
       await store.insertUnique(() => resources.insertGroup(tx, row), tenancyErrors.nameTaken, 'name');

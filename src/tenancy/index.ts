@@ -11,4 +11,5 @@ export { DEFAULT_SESSION_ABSOLUTE_LIFETIME_MS, DEFAULT_SESSION_IDLE_TIMEOUT_MS, 
 export { v1TenancyResourceRoutes } from './resource-routes.ts';
 export { type TenancyRouteOptions, v1TenancyRoutes } from './routes.ts';
 export { createTenancyService, type TenancyDeps, type TenancyService } from './service.ts';
+export type { SsoMembershipInput, SsoMembershipResult } from './sso-membership.ts';
 export { checkEmail, checkPassword, checkSlug, normalizeEmail } from './validation.ts';

@@ -100,6 +100,7 @@ export function createMemberFunctions(audit: AuditService, listeners: readonly U
             user_id: user.id,
             role: input.role,
             role_source: 'manual',
+            role_reason_json: null,
             created_at: now,
             updated_at: now,
           }),

@@ -60,6 +60,8 @@ export function createOrgFunctions(audit: AuditService, invalidateAccess: Invali
         default_role: 'user',
         session_idle_timeout_ms: DEFAULT_SESSION_IDLE_TIMEOUT_MS,
         session_absolute_lifetime_ms: DEFAULT_SESSION_ABSOLUTE_LIFETIME_MS,
+        sso_required: 0,
+        break_glass_user_id: null,
         created_at: now,
         updated_at: now,
       };
@@ -69,6 +71,7 @@ export function createOrgFunctions(audit: AuditService, invalidateAccess: Invali
         user_id: adminUserId,
         role: 'admin',
         role_source: 'manual',
+        role_reason_json: null,
         created_at: now,
         updated_at: now,
       });

@@ -9,6 +9,7 @@ import { createMemberFunctions } from './members.ts';
 import { createOrgFunctions } from './orgs.ts';
 import { createProjectFunctions } from './projects.ts';
 import { createServiceAccountFunctions } from './service-accounts.ts';
+import { createSsoMembershipFunctions } from './sso-membership.ts';
 
 export interface TenancyDeps {
   readonly audit: AuditService;
@@ -40,6 +41,7 @@ export function createTenancyService(deps: TenancyDeps) {
     ...createProjectFunctions(deps.audit),
     ...createGroupFunctions(deps.audit),
     ...createServiceAccountFunctions(deps.audit, serviceAccountListeners),
+    ...createSsoMembershipFunctions(deps.audit, userListeners),
   };
 }
 

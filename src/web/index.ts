@@ -6,5 +6,6 @@ export {
   renderLoginPage,
   renderSetupPage,
   renderSignedOutPage,
+  renderSsoTestReport,
   type SetupPageInput,
 } from './pages.ts';

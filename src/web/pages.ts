@@ -11,6 +11,8 @@ export interface LoginPageInput {
   csrfToken: string;
   email?: string;
   error?: string;
+  /** A prompt for the next step (not an error). */
+  notice?: string;
   returnTo?: string;
 }
 
@@ -19,13 +21,15 @@ export function renderLoginPage(input: LoginPageInput): string {
     'Sign in',
     html`<h1>Sign in</h1>
 ${errorBox(input.error)}
+${input.notice ? html`<p class="notice" role="status">${input.notice}</p>` : ''}
 <form method="post" action="/login">
 <input type="hidden" name="csrf_token" value="${input.csrfToken}">
 ${input.returnTo ? html`<input type="hidden" name="return_to" value="${input.returnTo}">` : ''}
 <label for="email">Email</label>
 <input id="email" name="email" type="email" autocomplete="username" required value="${input.email ?? ''}">
 <label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
+<input id="password" name="password" type="password" autocomplete="current-password">
+<p class="muted">If your organization uses single sign-on, leave the password empty: you will be sent to its sign-in page.</p>
 <button type="submit">Sign in</button>
 </form>`,
   );
@@ -80,5 +84,20 @@ export function renderErrorPage(input: { status: number; message: string; reques
 <p class="error" role="alert">${input.message}</p>
 <p class="muted">Request id: <code>${input.requestId}</code></p>
 <p><a href="/">Back to start</a></p>`,
+  );
+}
+
+export interface SsoTestReportInput {
+  steps: readonly { step: string; ok: boolean; detail: string }[];
+}
+
+/** The step-by-step result of an admin's test sign-in: what the IdP returned, which check failed. */
+export function renderSsoTestReport(input: SsoTestReportInput): string {
+  const allOk = input.steps.every((s) => s.ok);
+  return layout(
+    'SSO test sign-in',
+    html`<h1>Test sign-in ${allOk ? 'succeeded' : 'failed'}</h1>
+<p class="muted">Nobody was signed in. This is what the identity provider returned and what Gatehouse checked.</p>
+<ol class="report">${input.steps.map((s) => html`<li class="${s.ok ? 'ok' : 'error'}"><strong>${s.step}</strong>: ${s.ok ? 'passed' : 'FAILED'} — ${s.detail}</li>`)}</ol>`,
   );
 }

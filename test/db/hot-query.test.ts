@@ -18,6 +18,8 @@ const row = (id: string, slug: string) => ({
   default_role: 'user',
   session_idle_timeout_ms: 1,
   session_absolute_lifetime_ms: 1,
+  sso_required: 0,
+  break_glass_user_id: null,
   created_at: 1,
   updated_at: 1,
 });

@@ -1,0 +1,437 @@
+// Routes of the SSO capability. /v1 (admins): connections, test sign-ins, claimed domains,
+// role rules and their preview, and the role explanation of a member. Browser: the start of
+// a sign-in and the OIDC callback.
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { roles } from '../authz/index.ts';
+import { GatehouseError } from '../core/errors.ts';
+import {
+  type CookieNames,
+  type SessionsService,
+  safeReturnTo,
+  sessionCookieOptions,
+} from '../sessions/index.ts';
+import { requireOrg, tenancyErrors } from '../tenancy/index.ts';
+import { renderSsoTestReport } from '../web/index.ts';
+import { oidcPresets } from './presets.ts';
+import { OIDC_CALLBACK_PATH, type SsoService } from './service.ts';
+import { FLOW_LIFETIME_MS } from './sign-in.ts';
+
+export interface SsoRouteOptions {
+  readonly sso: SsoService;
+  readonly sessions: SessionsService;
+  readonly cookies: CookieNames;
+  readonly secureCookies: boolean;
+  readonly publicUrl: string;
+}
+
+const ORG = Type.String({ minLength: 1, maxLength: 64 });
+const OrgParams = Type.Object({ org: ORG });
+const ConnectionParams = Type.Object({
+  org: ORG,
+  connection_id: Type.String({ pattern: '^ssc_[0-9a-z]{26}$' }),
+});
+const DomainParams = Type.Object({ org: ORG, domain_id: Type.String({ pattern: '^dom_[0-9a-z]{26}$' }) });
+const RuleParams = Type.Object({ org: ORG, rule_id: Type.String({ pattern: '^rrl_[0-9a-z]{26}$' }) });
+const MemberParams = Type.Object({ org: ORG, user_id: Type.String({ pattern: '^usr_[0-9a-z]{26}$' }) });
+const RoleSchema = Type.Union(roles.map((r) => Type.Literal(r)));
+const AuthMethod = Type.Union([
+  Type.Literal('client_secret_basic'),
+  Type.Literal('client_secret_post'),
+  Type.Literal('private_key_jwt'),
+]);
+const Scopes = Type.Array(
+  Type.String({ minLength: 1, maxLength: 100, pattern: '^[\\x21\\x23-\\x5b\\x5d-\\x7e]+$' }),
+  {
+    maxItems: 30,
+  },
+);
+const ClaimName = Type.String({ minLength: 1, maxLength: 100 });
+
+const ConnectionSchema = Type.Object({
+  id: Type.String(),
+  type: Type.Literal('oidc'),
+  name: Type.String(),
+  preset: Type.String(),
+  enabled: Type.Boolean(),
+  issuer: Type.String(),
+  client_id: Type.String(),
+  token_endpoint_auth_method: AuthMethod,
+  scopes: Type.Array(Type.String()),
+  groups_claim: Type.String(),
+  use_userinfo: Type.Boolean(),
+  has_client_secret: Type.Boolean(),
+  public_jwk: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  redirect_uri: Type.String(),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+});
+const CreateConnectionBody = Type.Object(
+  {
+    type: Type.String({ minLength: 1, maxLength: 20 }),
+    name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }),
+    preset: Type.Optional(Type.String({ maxLength: 40 })),
+    issuer: Type.Optional(Type.String({ maxLength: 2000 })),
+    client_id: Type.String({ minLength: 1, maxLength: 500 }),
+    client_secret: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
+    token_endpoint_auth_method: Type.Optional(AuthMethod),
+    scopes: Type.Optional(Scopes),
+    groups_claim: Type.Optional(ClaimName),
+    use_userinfo: Type.Optional(Type.Boolean()),
+    enabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+const UpdateConnectionBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' })),
+    issuer: Type.Optional(Type.String({ maxLength: 2000 })),
+    client_id: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+    client_secret: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
+    scopes: Type.Optional(Scopes),
+    groups_claim: Type.Optional(ClaimName),
+    use_userinfo: Type.Optional(Type.Boolean()),
+    enabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+const DomainSchema = Type.Object({
+  id: Type.String(),
+  domain: Type.String(),
+  connection_id: Type.Union([Type.String(), Type.Null()]),
+  default_role: RoleSchema,
+  verified: Type.Boolean(),
+  verified_by: Type.Union([Type.String(), Type.Null()]),
+  verified_at: Type.Union([Type.String(), Type.Null()]),
+  verification_record: Type.Object({ type: Type.Literal('TXT'), name: Type.String(), value: Type.String() }),
+  created_at: Type.String(),
+});
+const ConnectionRef = Type.Union([Type.String({ pattern: '^ssc_[0-9a-z]{26}$' }), Type.Null()]);
+const CreateDomainBody = Type.Object(
+  {
+    domain: Type.String({ minLength: 1, maxLength: 253 }),
+    connection_id: Type.Optional(ConnectionRef),
+    default_role: Type.Optional(RoleSchema),
+  },
+  { additionalProperties: false },
+);
+const UpdateDomainBody = Type.Object(
+  { connection_id: Type.Optional(ConnectionRef), default_role: Type.Optional(RoleSchema) },
+  { additionalProperties: false, minProperties: 1 },
+);
+const RuleBody = Type.Object(
+  {
+    connection_id: Type.Optional(ConnectionRef),
+    match: Type.Union([Type.Literal('group'), Type.Literal('claim')]),
+    claim: Type.Optional(ClaimName),
+    value: Type.String({ minLength: 1, maxLength: 256 }),
+    role: RoleSchema,
+  },
+  { additionalProperties: false },
+);
+const RuleSchema = Type.Object({
+  id: Type.String(),
+  connection_id: Type.Union([Type.String(), Type.Null()]),
+  match: Type.Union([Type.Literal('group'), Type.Literal('claim')]),
+  claim: Type.Union([Type.String(), Type.Null()]),
+  value: Type.String(),
+  role: RoleSchema,
+  created_at: Type.String(),
+});
+const PreviewBody = Type.Object(
+  { rules: Type.Array(RuleBody, { maxItems: 200 }) },
+  { additionalProperties: false },
+);
+
+export const v1SsoRoutes: FastifyPluginAsync<SsoRouteOptions> = async (app, opts) => {
+  const { sso } = opts;
+
+  app.get('/sso/presets', { config: { permission: 'public' } }, async function listSsoPresets() {
+    return {
+      data: oidcPresets.map((p) => ({
+        id: p.id,
+        label: p.label,
+        type: p.type,
+        issuer: p.issuer ?? null,
+        issuer_example: p.issuerExample,
+        scopes: p.scopes,
+        groups_claim: p.groupsClaim,
+        social: p.social,
+      })),
+    };
+  });
+
+  app.get<{ Params: Static<typeof OrgParams> }>(
+    '/orgs/:org/sso/connections',
+    {
+      config: { permission: 'sso:read' },
+      schema: { params: OrgParams, response: { 200: Type.Object({ data: Type.Array(ConnectionSchema) }) } },
+    },
+    async function listSsoConnections(request) {
+      return { data: await sso.listConnections(request.ctx, requireOrg(request.orgAccess).org.id) };
+    },
+  );
+
+  app.post<{ Params: Static<typeof OrgParams>; Body: Static<typeof CreateConnectionBody> }>(
+    '/orgs/:org/sso/connections',
+    {
+      config: { permission: 'sso:write' },
+      schema: { params: OrgParams, body: CreateConnectionBody, response: { 201: ConnectionSchema } },
+    },
+    async function createSsoConnection(request, reply) {
+      const view = await sso.createConnection(
+        request.ctx,
+        requireOrg(request.orgAccess).org.id,
+        request.body,
+      );
+      return reply.status(201).send(view);
+    },
+  );
+
+  app.get<{ Params: Static<typeof ConnectionParams> }>(
+    '/orgs/:org/sso/connections/:connection_id',
+    {
+      config: { permission: 'sso:read' },
+      schema: { params: ConnectionParams, response: { 200: ConnectionSchema } },
+    },
+    async function getSsoConnection(request) {
+      return sso.getConnection(
+        request.ctx,
+        requireOrg(request.orgAccess).org.id,
+        request.params.connection_id,
+      );
+    },
+  );
+
+  app.patch<{ Params: Static<typeof ConnectionParams>; Body: Static<typeof UpdateConnectionBody> }>(
+    '/orgs/:org/sso/connections/:connection_id',
+    {
+      config: { permission: 'sso:write' },
+      schema: { params: ConnectionParams, body: UpdateConnectionBody, response: { 200: ConnectionSchema } },
+    },
+    async function updateSsoConnection(request) {
+      return sso.updateConnection(
+        request.ctx,
+        requireOrg(request.orgAccess).org.id,
+        request.params.connection_id,
+        request.body,
+      );
+    },
+  );
+
+  app.delete<{ Params: Static<typeof ConnectionParams> }>(
+    '/orgs/:org/sso/connections/:connection_id',
+    { config: { permission: 'sso:write' }, schema: { params: ConnectionParams } },
+    async function deleteSsoConnection(request, reply) {
+      await sso.deleteConnection(
+        request.ctx,
+        requireOrg(request.orgAccess).org.id,
+        request.params.connection_id,
+      );
+      return reply.status(204).send();
+    },
+  );
+
+  // A test sign-in: the admin opens the returned URL; the callback shows a step-by-step
+  // report instead of signing anyone in.
+  app.post<{ Params: Static<typeof ConnectionParams> }>(
+    '/orgs/:org/sso/connections/:connection_id/test',
+    {
+      config: { permission: 'sso:write' },
+      schema: {
+        params: ConnectionParams,
+        response: { 200: Type.Object({ url: Type.String(), expires_at: Type.String() }) },
+      },
+    },
+    async function startSsoTest(request) {
+      const { org } = requireOrg(request.orgAccess);
+      await sso.getConnection(request.ctx, org.id, request.params.connection_id);
+      return {
+        url: `${opts.publicUrl}/sso/${request.params.connection_id}/start?test=1`,
+        expires_at: new Date(request.ctx.clock.now() + FLOW_LIFETIME_MS).toISOString(),
+      };
+    },
+  );
+
+  app.get<{ Params: Static<typeof OrgParams> }>(
+    '/orgs/:org/sso/domains',
+    {
+      config: { permission: 'sso:read' },
+      schema: { params: OrgParams, response: { 200: Type.Object({ data: Type.Array(DomainSchema) }) } },
+    },
+    async function listSsoDomains(request) {
+      return { data: await sso.listDomains(request.ctx, requireOrg(request.orgAccess).org.id) };
+    },
+  );
+
+  app.post<{ Params: Static<typeof OrgParams>; Body: Static<typeof CreateDomainBody> }>(
+    '/orgs/:org/sso/domains',
+    {
+      config: { permission: 'sso:write' },
+      schema: { params: OrgParams, body: CreateDomainBody, response: { 201: DomainSchema } },
+    },
+    async function addSsoDomain(request, reply) {
+      return reply
+        .status(201)
+        .send(await sso.addDomain(request.ctx, requireOrg(request.orgAccess).org.id, request.body));
+    },
+  );
+
+  app.patch<{ Params: Static<typeof DomainParams>; Body: Static<typeof UpdateDomainBody> }>(
+    '/orgs/:org/sso/domains/:domain_id',
+    {
+      config: { permission: 'sso:write' },
+      schema: { params: DomainParams, body: UpdateDomainBody, response: { 200: DomainSchema } },
+    },
+    async function updateSsoDomain(request) {
+      return sso.updateDomain(
+        request.ctx,
+        requireOrg(request.orgAccess).org.id,
+        request.params.domain_id,
+        request.body,
+      );
+    },
+  );
+
+  app.post<{ Params: Static<typeof DomainParams> }>(
+    '/orgs/:org/sso/domains/:domain_id/verify',
+    {
+      config: { permission: 'sso:write' },
+      schema: { params: DomainParams, response: { 200: DomainSchema } },
+    },
+    async function verifySsoDomain(request) {
+      return sso.verifyDomainByDns(
+        request.ctx,
+        requireOrg(request.orgAccess).org.id,
+        request.params.domain_id,
+      );
+    },
+  );
+
+  app.delete<{ Params: Static<typeof DomainParams> }>(
+    '/orgs/:org/sso/domains/:domain_id',
+    { config: { permission: 'sso:write' }, schema: { params: DomainParams } },
+    async function removeSsoDomain(request, reply) {
+      await sso.removeDomain(request.ctx, requireOrg(request.orgAccess).org.id, request.params.domain_id);
+      return reply.status(204).send();
+    },
+  );
+
+  app.get<{ Params: Static<typeof OrgParams> }>(
+    '/orgs/:org/role-rules',
+    {
+      config: { permission: 'sso:read' },
+      schema: { params: OrgParams, response: { 200: Type.Object({ data: Type.Array(RuleSchema) }) } },
+    },
+    async function listRoleRules(request) {
+      return { data: await sso.listRules(request.ctx, requireOrg(request.orgAccess).org.id) };
+    },
+  );
+
+  app.post<{ Params: Static<typeof OrgParams>; Body: Static<typeof RuleBody> }>(
+    '/orgs/:org/role-rules',
+    {
+      config: { permission: 'sso:write' },
+      schema: { params: OrgParams, body: RuleBody, response: { 201: RuleSchema } },
+    },
+    async function createRoleRule(request, reply) {
+      return reply
+        .status(201)
+        .send(await sso.createRule(request.ctx, requireOrg(request.orgAccess).org.id, request.body));
+    },
+  );
+
+  app.delete<{ Params: Static<typeof RuleParams> }>(
+    '/orgs/:org/role-rules/:rule_id',
+    { config: { permission: 'sso:write' }, schema: { params: RuleParams } },
+    async function deleteRoleRule(request, reply) {
+      await sso.deleteRule(request.ctx, requireOrg(request.orgAccess).org.id, request.params.rule_id);
+      return reply.status(204).send();
+    },
+  );
+
+  app.post<{ Params: Static<typeof OrgParams>; Body: Static<typeof PreviewBody> }>(
+    '/orgs/:org/role-rules/preview',
+    {
+      config: { permission: 'sso:read', csrf: 'not_a_state_change' },
+      schema: { params: OrgParams, body: PreviewBody },
+    },
+    async function previewRoleRules(request) {
+      return sso.previewRules(request.ctx, requireOrg(request.orgAccess).org.id, request.body.rules);
+    },
+  );
+
+  app.get<{ Params: Static<typeof MemberParams> }>(
+    '/orgs/:org/members/:user_id/role-explanation',
+    { config: { permission: 'members:read' }, schema: { params: MemberParams } },
+    async function explainMemberRole(request) {
+      const explanation = await sso.explainRole(
+        request.ctx,
+        requireOrg(request.orgAccess).org.id,
+        request.params.user_id,
+      );
+      if (!explanation) throw new GatehouseError(tenancyErrors.userNotFound, { field: 'user_id' });
+      return { role: explanation.role, role_source: explanation.roleSource, reason: explanation.reason };
+    },
+  );
+};
+
+/** The browser's flow cookie: the seed that binds a sign-in to the browser that started it. */
+function flowCookieName(secure: boolean): string {
+  return secure ? '__Secure-gatehouse_sso' : 'gatehouse_sso';
+}
+
+const StartQuery = Type.Object({
+  login_hint: Type.Optional(Type.String({ maxLength: 320 })),
+  return_to: Type.Optional(Type.String({ maxLength: 512 })),
+  test: Type.Optional(Type.Literal('1')),
+});
+const StartParams = Type.Object({ connection_id: Type.String({ pattern: '^ssc_[0-9a-z]{26}$' }) });
+
+export const browserSsoRoutes: FastifyPluginAsync<SsoRouteOptions> = async (app, opts) => {
+  const { sso, sessions, cookies, secureCookies } = opts;
+  const flowCookie = flowCookieName(secureCookies);
+  // Under /sso, where start and callback live; Lax is sent on the IdP's top-level redirect back.
+  const flowCookieOptions = { path: '/sso', httpOnly: true, sameSite: 'lax' as const, secure: secureCookies };
+
+  app.get<{ Params: Static<typeof StartParams>; Querystring: Static<typeof StartQuery> }>(
+    '/sso/:connection_id/start',
+    { config: { permission: 'public' }, schema: { params: StartParams, querystring: StartQuery } },
+    async function startSsoSignIn(request, reply: FastifyReply) {
+      const { login_hint, return_to, test } = request.query;
+      const flow = await sso.startFlow(request.ctx, request.params.connection_id, {
+        purpose: test === '1' ? 'test' : 'sign_in',
+        loginHint: login_hint,
+        returnTo: return_to === undefined ? undefined : safeReturnTo(return_to),
+      });
+      reply.setCookie(flowCookie, flow.seed, { ...flowCookieOptions, maxAge: FLOW_LIFETIME_MS / 1000 });
+      return reply.redirect(flow.authorizationUrl, 303);
+    },
+  );
+
+  app.get(
+    OIDC_CALLBACK_PATH,
+    { config: { permission: 'public' } },
+    async function finishOidcSignIn(request, reply) {
+      const query = request.query as Record<string, unknown>;
+      const state = typeof query.state === 'string' ? query.state : undefined;
+      const seed = request.cookies[flowCookie];
+      reply.clearCookie(flowCookie, flowCookieOptions);
+      const finished = await sso.finishFlow(request.ctx, {
+        state,
+        seed,
+        callbackUrl: new URL(request.url, opts.publicUrl),
+      });
+      if (finished.purpose === 'test')
+        return reply.type('text/html; charset=utf-8').send(renderSsoTestReport({ steps: finished.steps }));
+      const previous = request.cookies[cookies.session];
+      if (previous) await sessions.endSessionByToken(request.ctx, previous);
+      reply.setCookie(
+        cookies.session,
+        finished.session.token,
+        sessionCookieOptions(secureCookies, finished.session.expiresAt),
+      );
+      return reply.redirect(safeReturnTo(finished.returnTo ?? undefined), 303);
+    },
+  );
+};

@@ -1,0 +1,83 @@
+// The SSO service (SPEC §3): connections, claimed domains, role rules, home-realm discovery
+// and the sign-in flow, wired from their parts. No Fastify here.
+import type { AuditService } from '../audit/index.ts';
+import type { Clock } from '../core/clock.ts';
+import type { MasterKeyRing } from '../core/secrets.ts';
+import type { Ctx } from '../db/index.ts';
+import type { SessionsService } from '../sessions/index.ts';
+import type { TenancyService } from '../tenancy/index.ts';
+import { createConnectionFunctions } from './connections.ts';
+import { createDomainFunctions, type TxtResolver } from './mapping/domain-claims.ts';
+import { emailDomain } from './mapping/domains.ts';
+import { createRuleSetFunctions } from './mapping/rule-set.ts';
+import { createOidcClient } from './oidc/client.ts';
+import { createSignInFunctions } from './sign-in.ts';
+import * as store from './store.ts';
+
+/** The one redirect URI of every OIDC connection: the flow's state says which connection it is. */
+export const OIDC_CALLBACK_PATH = '/sso/oidc/callback';
+
+export interface SsoDeps {
+  readonly audit: AuditService;
+  readonly tenancy: TenancyService;
+  readonly sessions: SessionsService;
+  readonly clock: Clock;
+  readonly keyRing: MasterKeyRing;
+  readonly publicUrl: string;
+  readonly clockToleranceSeconds: number;
+  readonly resolveTxt?: TxtResolver;
+}
+
+export function createSsoService(deps: SsoDeps) {
+  const redirectUri = `${deps.publicUrl}${OIDC_CALLBACK_PATH}`;
+  const oidc = createOidcClient({
+    clock: deps.clock,
+    clockToleranceSeconds: deps.clockToleranceSeconds,
+    maxIdTokenAgeSeconds: 300,
+    timeoutSeconds: 10,
+  });
+  const connections = createConnectionFunctions({
+    audit: deps.audit,
+    keyRing: deps.keyRing,
+    redirectUri,
+    onChanged: (id) => oidc.forget(id),
+  });
+  const rules = createRuleSetFunctions({ audit: deps.audit });
+  const domains = createDomainFunctions({ audit: deps.audit, resolveTxt: deps.resolveTxt });
+  const signIn = createSignInFunctions({
+    audit: deps.audit,
+    tenancy: deps.tenancy,
+    sessions: deps.sessions,
+    oidc,
+    redirectUri,
+    loadConnection: connections.loadConnection,
+    loadRules: rules.loadRules,
+  });
+
+  /**
+   * Home-realm discovery: the enabled connection a verified domain routes its users to, or
+   * undefined (then the password form). Unknown and unverified domains answer alike.
+   */
+  async function discoverConnection(ctx: Ctx, email: string): Promise<string | undefined> {
+    const domain = emailDomain(email);
+    const claim = domain ? await store.selectDomainByName(ctx, domain) : undefined;
+    if (!claim || claim.verified_at === null || claim.connection_id === null) return undefined;
+    const connection = await store.selectConnection(ctx, claim.org_id, claim.connection_id);
+    return connection?.enabled === 1 ? connection.id : undefined;
+  }
+
+  return {
+    ...connections,
+    ...domains,
+    listRules: rules.listRules,
+    createRule: rules.createRule,
+    deleteRule: rules.deleteRule,
+    previewRules: rules.previewRules,
+    explainRole: deps.tenancy.explainRole,
+    startFlow: signIn.startFlow,
+    finishFlow: signIn.finishFlow,
+    discoverConnection,
+  };
+}
+
+export type SsoService = ReturnType<typeof createSsoService>;

@@ -1,0 +1,114 @@
+// SSO plumbing for tests: an org's OIDC connection set up through /v1 as its admin would,
+// and a browser's trip through Gatehouse's start route, the IdP, and Gatehouse's callback,
+// with Gatehouse driven through inject() and the IdP over real HTTP.
+import assert from 'node:assert/strict';
+import type { LightMyRequestResponse } from 'fastify';
+import { asBrowser, type Browser, type TestApp } from './app.ts';
+
+export const CALLBACK_URL = 'http://localhost:8080/sso/oidc/callback';
+
+export interface ConnectionBody {
+  id: string;
+  has_client_secret: boolean;
+  public_jwk: Record<string, unknown> | null;
+  redirect_uri: string;
+}
+
+/** Creates the connection, claims `domain` for it (verified by the operator) and adds the role rules. */
+export async function setUpOidcConnection(
+  t: TestApp,
+  admin: Browser,
+  org: string,
+  input: {
+    issuer: string;
+    clientId: string;
+    clientSecret: string;
+    domain: string;
+    rules?: { value: string; role: 'admin' | 'user' | 'viewer' }[];
+    preset?: string;
+  },
+): Promise<ConnectionBody> {
+  const created = await asBrowser(t, admin, {
+    method: 'POST',
+    url: `/v1/orgs/${org}/sso/connections`,
+    payload: {
+      type: 'oidc',
+      name: `IdP ${input.domain}`,
+      preset: input.preset ?? 'okta',
+      issuer: input.issuer,
+      client_id: input.clientId,
+      client_secret: input.clientSecret,
+    },
+  });
+  assert.equal(created.statusCode, 201, created.body);
+  const connection = created.json() as ConnectionBody;
+  const domain = await asBrowser(t, admin, {
+    method: 'POST',
+    url: `/v1/orgs/${org}/sso/domains`,
+    payload: { domain: input.domain, connection_id: connection.id, default_role: 'user' },
+  });
+  assert.equal(domain.statusCode, 201, domain.body);
+  await t.services.sso.verifyDomainByOperator(t.services.systemContext('test'), input.domain);
+  for (const rule of input.rules ?? []) {
+    const res = await asBrowser(t, admin, {
+      method: 'POST',
+      url: `/v1/orgs/${org}/role-rules`,
+      payload: { match: 'group', value: rule.value, role: rule.role },
+    });
+    assert.equal(res.statusCode, 201, res.body);
+  }
+  return connection;
+}
+
+export interface SsoTrip {
+  /** Gatehouse's answer to the callback. */
+  readonly callback: LightMyRequestResponse;
+  /** The browser's cookies afterwards (session cookie on success). */
+  readonly cookies: Record<string, string>;
+  /** The callback URL the IdP sent the browser to. */
+  readonly callbackUrl: URL;
+}
+
+function absorb(jar: Record<string, string>, response: LightMyRequestResponse): void {
+  for (const c of response.cookies as { name: string; value: string; maxAge?: number; expires?: Date }[]) {
+    const gone =
+      c.value === '' || c.maxAge === 0 || (c.expires !== undefined && c.expires.getTime() <= Date.now());
+    if (gone) delete jar[c.name];
+    else jar[c.name] = c.value;
+  }
+}
+
+/**
+ * GET `startPath` on Gatehouse (a /login submission's redirect or /sso/:id/start), let the
+ * IdP play its part, then deliver the IdP's redirect to Gatehouse's callback. `tamper` may
+ * rewrite the callback URL (an attacker's edit) before it is delivered.
+ */
+export async function ssoTrip(
+  t: TestApp,
+  startPath: string,
+  idpAuthorize: (url: string) => Promise<URL>,
+  options: { cookies?: Record<string, string>; tamper?: (url: URL) => URL; dropFlowCookie?: boolean } = {},
+): Promise<SsoTrip> {
+  const jar: Record<string, string> = { ...(options.cookies ?? {}) };
+  const start = await t.app.inject({ method: 'GET', url: startPath, cookies: jar });
+  assert.equal(start.statusCode, 303, start.body);
+  absorb(jar, start);
+  const callbackUrl = await idpAuthorize(String(start.headers.location));
+  const delivered = options.tamper ? options.tamper(new URL(callbackUrl)) : callbackUrl;
+  assert.equal(delivered.origin + delivered.pathname, CALLBACK_URL);
+  const sent = { ...jar };
+  if (options.dropFlowCookie) delete sent.gatehouse_sso;
+  const callback = await t.app.inject({
+    method: 'GET',
+    url: delivered.pathname + delivered.search,
+    cookies: sent,
+  });
+  absorb(jar, callback);
+  return { callback, cookies: jar, callbackUrl };
+}
+
+/** Audit events of the org with this action, newest first. */
+export async function auditEvents(t: TestApp, orgId: string, action: string) {
+  const page = await t.services.audit.list(t.services.systemContext('test'), orgId, { action, limit: 100 });
+  return page.items;
+}
