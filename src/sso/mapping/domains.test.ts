@@ -5,7 +5,15 @@ import { emailDomain, normalizeDomain, verificationRecord } from './domains.ts';
 describe('domains', () => {
   it('normalizes case and a trailing dot, and refuses what is not a domain name', () => {
     assert.equal(normalizeDomain(' Corp.Example. '), 'corp.example');
-    for (const bad of ['localhost', 'corp', '-corp.example', 'corp..example', 'co rp.example', 'corp.example/x', '']) {
+    for (const bad of [
+      'localhost',
+      'corp',
+      '-corp.example',
+      'corp..example',
+      'co rp.example',
+      'corp.example/x',
+      '',
+    ]) {
       assert.equal(normalizeDomain(bad), undefined, bad);
     }
   });

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decideRole, groupsFromClaim, type RoleRule } from './role-rules.ts';
 
-const rule = (id: string, value: string, role: RoleRule['role'], extra: Partial<RoleRule> = {}): RoleRule => ({
+const rule = (
+  id: string,
+  value: string,
+  role: RoleRule['role'],
+  extra: Partial<RoleRule> = {},
+): RoleRule => ({
   id,
   connectionId: undefined,
   matchKind: 'group',
@@ -19,7 +24,11 @@ const facts = (groups: string[], claims: Record<string, unknown> = {}, connectio
 });
 
 describe('role rules', () => {
-  const rules = [rule('r1', 'contractors', 'viewer'), rule('r2', 'gatehouse-admins', 'admin'), rule('r3', 'staff', 'user')];
+  const rules = [
+    rule('r1', 'contractors', 'viewer'),
+    rule('r2', 'gatehouse-admins', 'admin'),
+    rule('r3', 'staff', 'user'),
+  ];
 
   it('gives the highest role among the matching rules, with the rule and group that decided it', () => {
     assert.deepEqual(decideRole(rules, facts(['contractors', 'gatehouse-admins']), 'user'), {
@@ -57,9 +66,19 @@ describe('role rules', () => {
   it('matches claim rules on string, array and boolean claim values', () => {
     const claimRules = [rule('c', 'engineering', 'admin', { matchKind: 'claim', claim: 'department' })];
     assert.equal(decideRole(claimRules, facts([], { department: 'Engineering' }), 'user').role, 'admin');
-    assert.equal(decideRole(claimRules, facts([], { department: ['sales', 'engineering'] }), 'user').role, 'admin');
-    assert.equal(decideRole(claimRules, facts([], { department: { nested: 'engineering' } }), 'user').role, 'user');
-    assert.equal(decideRole(claimRules, facts(['engineering']), 'user').role, 'user', 'a claim rule ignores groups');
+    assert.equal(
+      decideRole(claimRules, facts([], { department: ['sales', 'engineering'] }), 'user').role,
+      'admin',
+    );
+    assert.equal(
+      decideRole(claimRules, facts([], { department: { nested: 'engineering' } }), 'user').role,
+      'user',
+    );
+    assert.equal(
+      decideRole(claimRules, facts(['engineering']), 'user').role,
+      'user',
+      'a claim rule ignores groups',
+    );
   });
 });
 
