@@ -15,6 +15,9 @@ const PUBLIC_PATHS: readonly (string | RegExp)[] = [
   '/login',
   '/logout',
   '/setup',
+  // SSO sign-in: the start of a flow and the IdP's redirect back.
+  '/sso/:connection_id/start',
+  '/sso/oidc/callback',
   '/',
   /^\/assets\/[^:*]+$/,
   '/admin',
