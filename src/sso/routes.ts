@@ -146,7 +146,7 @@ const PreviewBody = Type.Object(
 export const v1SsoRoutes: FastifyPluginAsync<SsoRouteOptions> = async (app, opts) => {
   const { sso } = opts;
 
-  app.get('/sso/presets', { config: { permission: 'public' } }, async function listSsoPresets() {
+  app.get('/sso/presets', { config: { permission: 'profile:own' } }, async function listSsoPresets() {
     return {
       data: oidcPresets.map((p) => ({
         id: p.id,
