@@ -2,6 +2,7 @@
 // subcommand (SPEC §9); each command lives in its own file under commands/.
 import { Command, CommanderError } from 'commander';
 import { registerAdminCreate } from './commands/admin-create.ts';
+import { registerAdminVerifyDomain } from './commands/admin-verify-domain.ts';
 import { registerAuditVerify } from './commands/audit-verify.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { isLongRunning, registerServe } from './commands/serve.ts';
@@ -21,7 +22,9 @@ export function buildProgram(): Command {
     .enablePositionalOptions(false);
   registerServe(program);
   registerMigrate(program);
-  registerAdminCreate(program);
+  const admin = program.command('admin').description('operator commands for administrators');
+  registerAdminCreate(admin);
+  registerAdminVerifyDomain(admin);
   registerAuditVerify(program);
   return program;
 }

@@ -11,6 +11,12 @@ export const sessionErrors = defineErrors('sessions', {
     status: 403,
     message: 'This account is suspended; ask an administrator.',
   },
+  ssoRequired: {
+    code: 'sso_required',
+    status: 403,
+    message:
+      'Your organization requires single sign-on: leave the password empty to be sent to its sign-in page.',
+  },
   tooManyAttempts: {
     code: 'too_many_sign_in_attempts',
     status: 429,

@@ -193,6 +193,23 @@ export function createSessionsService(deps: SessionsDeps) {
     await refuseIfLocked(ctx, keys);
     const user = await deps.tenancy.findUserForSignIn(ctx, emailNormalized);
     const passwordOk = await verifyPassword(user?.password_hash, input.password);
+    const sso = user
+      ? await deps.tenancy.ssoRequirementsFor(ctx, user.id)
+      : { refusingOrgIds: [], breakGlassOrgIds: [] };
+    // Decided before the password counts, so the answer says nothing about whether it was right.
+    if (user && sso.refusingOrgIds.length > 0) {
+      await withTx(ctx, async (tx) => {
+        for (const orgId of sso.refusingOrgIds)
+          await deps.audit.append(tx, {
+            orgId,
+            action: 'user.sign_in_failed',
+            actor: { kind: 'user', id: user.id },
+            target: { kind: 'user', id: user.id },
+            data: { method: 'password', reason: 'sso_required' },
+          });
+      });
+      throw new GatehouseError(sessionErrors.ssoRequired, { field: 'password' });
+    }
     if (!user || !passwordOk) {
       await withTx(ctx, async (tx) => {
         await recordFailedSignIn(tx, keys);
@@ -219,7 +236,18 @@ export function createSessionsService(deps: SessionsDeps) {
       throw new GatehouseError(sessionErrors.accountSuspended);
     }
     await clearAccountThrottle(ctx, keys);
-    return startSession(ctx, user.id, 'password');
+    return withTx(ctx, async (tx) => {
+      // The break-glass admin of an org that requires SSO signed in with a password: audited there.
+      for (const orgId of sso.breakGlassOrgIds)
+        await deps.audit.append(tx, {
+          orgId,
+          action: 'user.break_glass_signed_in',
+          actor: { kind: 'user', id: user.id },
+          target: { kind: 'user', id: user.id },
+          data: { method: 'password' },
+        });
+      return startSession(tx, user.id, 'password');
+    });
   }
 
   /** Ends the session behind a cookie value (sign-out). Unknown tokens are ignored. */

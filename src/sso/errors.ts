@@ -118,9 +118,4 @@ export const ssoErrors = defineErrors('sso', {
     status: 400,
     message: 'A claim rule needs `claim`; a group rule must not have one.',
   },
-  ssoRequired: {
-    code: 'sso_required',
-    status: 403,
-    message: 'Your organization requires signing in with single sign-on.',
-  },
 });

@@ -28,6 +28,11 @@ export const tenancyErrors = defineErrors('tenancy', {
     status: 409,
     message: 'A user with this email already exists; add them without a password.',
   },
+  breakGlassInvalid: {
+    code: 'org_break_glass_invalid',
+    status: 400,
+    message: 'The break-glass account must be an active admin of this organization.',
+  },
   lastAdmin: {
     code: 'last_admin',
     status: 409,

@@ -260,6 +260,18 @@ export function createMemberFunctions(audit: AuditService, listeners: readonly U
     return row ? toUser(row) : undefined;
   }
 
+  /**
+   * For password sign-in (SPEC §3): the user's orgs that require SSO and do not name them
+   * their break-glass admin (refused), and those that do (allowed, and audited as such).
+   */
+  async function ssoRequirementsFor(ctx: Ctx, userId: string) {
+    const orgs = await store.selectSsoRequiredOrgsOfUser(ctx, userId);
+    return {
+      refusingOrgIds: orgs.filter((o) => o.break_glass_user_id !== userId).map((o) => o.id),
+      breakGlassOrgIds: orgs.filter((o) => o.break_glass_user_id === userId).map((o) => o.id),
+    };
+  }
+
   /** For sign-in only: the row with its password hash. Never returned over the API. */
   async function findUserForSignIn(ctx: Ctx, email: string) {
     return store.selectUserByEmail(ctx, normalizeEmail(email));
@@ -294,6 +306,7 @@ export function createMemberFunctions(audit: AuditService, listeners: readonly U
     updateMember,
     getUser,
     findUserForSignIn,
+    ssoRequirementsFor,
     updateProfile,
     countUsers,
   };

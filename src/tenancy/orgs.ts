@@ -19,6 +19,9 @@ export interface Org {
   default_role: Role;
   session_idle_timeout_seconds: number;
   session_absolute_lifetime_seconds: number;
+  /** Password sign-in refused for members, the break-glass admin excepted (SPEC §3). */
+  sso_required: boolean;
+  break_glass_user_id: string | null;
   created_at: string;
 }
 
@@ -27,6 +30,8 @@ export interface OrgSettingsPatch {
   default_role?: Role;
   session_idle_timeout_seconds?: number;
   session_absolute_lifetime_seconds?: number;
+  sso_required?: boolean;
+  break_glass_user_id?: string | null;
 }
 
 export function toOrg(row: store.OrgRow): Org {
@@ -37,6 +42,8 @@ export function toOrg(row: store.OrgRow): Org {
     default_role: isRole(row.default_role) ? row.default_role : 'user',
     session_idle_timeout_seconds: Math.floor(Number(row.session_idle_timeout_ms) / 1000),
     session_absolute_lifetime_seconds: Math.floor(Number(row.session_absolute_lifetime_ms) / 1000),
+    sso_required: Number(row.sso_required) === 1,
+    break_glass_user_id: row.break_glass_user_id,
     created_at: isoTime(row.created_at),
   };
 }
@@ -112,6 +119,16 @@ export function createOrgFunctions(audit: AuditService, invalidateAccess: Invali
         set.session_idle_timeout_ms = patch.session_idle_timeout_seconds * 1000;
       if (patch.session_absolute_lifetime_seconds !== undefined) {
         set.session_absolute_lifetime_ms = patch.session_absolute_lifetime_seconds * 1000;
+      }
+      if (patch.sso_required !== undefined) set.sso_required = patch.sso_required ? 1 : 0;
+      if (patch.break_glass_user_id !== undefined) {
+        // The one account that may still use a password when SSO is required: an active admin.
+        const id = patch.break_glass_user_id;
+        const membership = id === null ? undefined : await store.selectMembership(tx, orgId, id);
+        const user = id === null ? undefined : await store.selectUserById(tx, id);
+        if (id !== null && (membership?.role !== 'admin' || user?.status !== 'active'))
+          throw new GatehouseError(tenancyErrors.breakGlassInvalid, { field: 'break_glass_user_id' });
+        set.break_glass_user_id = id;
       }
       await store.updateOrgRow(tx, orgId, set);
       await audit.append(tx, {

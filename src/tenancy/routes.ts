@@ -28,6 +28,10 @@ const UpdateOrgBody = Type.Object(
     default_role: Type.Optional(RoleSchema),
     session_idle_timeout_seconds: Type.Optional(Type.Integer({ minimum: 300, maximum: 30 * 86400 })),
     session_absolute_lifetime_seconds: Type.Optional(Type.Integer({ minimum: 900, maximum: 90 * 86400 })),
+    sso_required: Type.Optional(Type.Boolean()),
+    break_glass_user_id: Type.Optional(
+      Type.Union([Type.String({ pattern: '^usr_[0-9a-z]{26}$' }), Type.Null()]),
+    ),
   },
   { additionalProperties: false, minProperties: 1 },
 );

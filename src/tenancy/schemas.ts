@@ -24,6 +24,8 @@ export const OrgSchema = Type.Object({
   default_role: RoleSchema,
   session_idle_timeout_seconds: Type.Integer(),
   session_absolute_lifetime_seconds: Type.Integer(),
+  sso_required: Type.Boolean(),
+  break_glass_user_id: Type.Union([Type.String(), Type.Null()]),
   created_at: Type.String(),
 });
 

@@ -81,6 +81,18 @@ export function selectOrgsOfUser(ctx: Ctx, userId: string) {
     .execute();
 }
 
+/** The user's orgs that require SSO, with each one's break-glass admin. */
+export function selectSsoRequiredOrgsOfUser(ctx: Ctx, userId: string) {
+  return ctx.db
+    .selectFrom('memberships')
+    .innerJoin('orgs', 'orgs.id', 'memberships.org_id')
+    .select(['orgs.id', 'orgs.break_glass_user_id'])
+    .where('memberships.user_id', '=', userId)
+    .where('orgs.sso_required', '=', 1)
+    .orderBy('orgs.id')
+    .execute();
+}
+
 export function selectUserById(ctx: Ctx, id: string): Promise<UserRow | undefined> {
   return ctx.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 }

@@ -51,8 +51,7 @@ so an automated install can configure everything else over /v1. For client comma
 global --api-key flag is a key to authenticate with; for this command it is the name of the
 key to create.`;
 
-export function registerAdminCreate(program: Command): void {
-  const admin = program.command('admin').description('operator commands for administrators');
+export function registerAdminCreate(admin: Command): void {
   admin
     .command('create')
     .description(

@@ -106,6 +106,8 @@ export function createDomainFunctions(deps: { audit: AuditService; resolveTxt?: 
       await deps.audit.append(tx, {
         orgId: row.org_id,
         action: 'sso.domain_verified',
+        // The operator's assertion comes from the shell, not from a signed-in principal.
+        ...(by === 'operator' ? { actor: { kind: 'system' as const, id: 'operator' } } : {}),
         target: { kind: 'sso_domain', id: row.id },
         data: { domain: row.domain, method: by },
       });
