@@ -46,6 +46,12 @@ export async function startServer(
     });
   const usageTimer = setInterval(flushKeyUsage, KEY_USAGE_FLUSH_MS);
   usageTimer.unref();
+  const flowTimer = setInterval(() => {
+    services.sso.purgeExpiredFlows(services.systemContext('sso-flow-purge')).catch((error: Error) => {
+      logger.warn({ err: { message: error.message } }, 'could not purge expired SSO sign-ins; retrying');
+    });
+  }, SSO_FLOW_PURGE_MS);
+  flowTimer.unref();
   let stopping: Promise<void> | undefined;
   return {
     url: address,
@@ -57,6 +63,7 @@ export async function startServer(
         // Handlers whose client went away are still running: the database stays open for them.
         await drain.settled(SHUTDOWN_DRAIN_MS);
         clearInterval(usageTimer);
+        clearInterval(flowTimer);
         await flushKeyUsage();
         await database.close();
       })();
@@ -68,6 +75,8 @@ export async function startServer(
 const SHUTDOWN_DRAIN_MS = 5000;
 /** API key last-used times are written in one batch this often (SPEC §2: never one write per request). */
 const KEY_USAGE_FLUSH_MS = 15_000;
+/** Unfinished SSO sign-ins expire after 10 minutes; their rows are deleted this often. */
+const SSO_FLOW_PURGE_MS = 15 * 60_000;
 
 /** Runs the server until SIGTERM/SIGINT, then drains in-flight requests and closes the database. */
 export async function runServer(): Promise<void> {

@@ -66,7 +66,11 @@ export function createSsoService(deps: SsoDeps) {
     return connection?.enabled === 1 ? connection.id : undefined;
   }
 
+  /** Deletes sign-ins that were never finished and can no longer be (main.ts runs this on a timer). */
+  const purgeExpiredFlows = (ctx: Ctx) => store.deleteExpiredFlows(ctx, ctx.clock.now());
+
   return {
+    purgeExpiredFlows,
     ...connections,
     ...domains,
     listRules: rules.listRules,

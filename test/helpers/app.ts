@@ -28,6 +28,8 @@ export interface TestApp {
 export interface TestAppOptions {
   /** Where the app, its services and its database log; quiet by default. */
   readonly logger?: PinoLogger;
+  /** Answers DNS TXT lookups for domain verification (DNS is out of reach in tests). */
+  readonly resolveTxt?: (name: string) => Promise<string[][]>;
 }
 
 export async function createTestApp(
@@ -53,6 +55,7 @@ export async function createTestApp(
     clock,
     log: logger,
     masterKey: parseMasterKey(masterKey),
+    resolveTxt: options.resolveTxt,
   });
   const { app, routes } = await buildApp(services, logger);
   await app.ready();

@@ -196,4 +196,21 @@ describeEachBackend('OIDC sign-in refusals', (get) => {
       });
     }
   });
+
+  it('refuses a callback after the sign-in expired, and purges the expired flow', async () => {
+    const trip = await ssoTrip(t, start(), async (url) => {
+      const back = await idp.authorize(url);
+      t.clock.advance(11 * 60_000);
+      return back;
+    });
+    assert.equal(trip.callback.statusCode, 400, trip.callback.body);
+    const purged = await t.services.sso.purgeExpiredFlows(t.services.systemContext('test'));
+    assert.ok(purged >= 1, `purged ${purged}`);
+    const left = await t.database.db
+      .selectFrom('sso_flows')
+      .select('state')
+      .where('expires_at', '<=', t.clock.now())
+      .execute();
+    assert.deepEqual(left, []);
+  });
 });
