@@ -4,7 +4,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { isGatehouseError } from '../core/errors.ts';
 import { requireOrg, type TenancyService } from '../tenancy/index.ts';
-import { renderLoginPage, renderSetupPage, renderSignedOutPage } from '../web/index.ts';
+import { renderContinueToSsoPage, renderLoginPage, renderSetupPage, renderSignedOutPage } from '../web/index.ts';
 import type { Bootstrap } from './bootstrap.ts';
 import { type CookieNames, sessionCookieOptions } from './cookies.ts';
 import type { SessionsService, StartedSession } from './service.ts';
@@ -94,7 +94,7 @@ export const browserSessionRoutes: FastifyPluginAsync<SessionRouteOptions> = asy
         if (connectionId) {
           const query = new URLSearchParams({ login_hint: email.trim() });
           if (return_to) query.set('return_to', safeReturnTo(return_to));
-          return reply.redirect(`/sso/${connectionId}/start?${query}`, 303);
+          return html(reply, 200, renderContinueToSsoPage(`/sso/${connectionId}/start?${query}`));
         }
         const page = renderLoginPage({
           csrfToken: request.csrfToken ?? '',

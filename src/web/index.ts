@@ -2,6 +2,7 @@ export { escapeHtml, html, SafeHtml } from './html.ts';
 export { STYLESHEET_PATH, stylesheet } from './layout.ts';
 export {
   type LoginPageInput,
+  renderContinueToSsoPage,
   renderErrorPage,
   renderLoginPage,
   renderSetupPage,

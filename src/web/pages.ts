@@ -87,6 +87,21 @@ export function renderErrorPage(input: { status: number; message: string; reques
   );
 }
 
+/**
+ * Sends the browser on to its organization's sign-in. A page with a refresh and a link, not
+ * a redirect: the login form's `form-action 'self'` would block a redirect chain that
+ * ends at the IdP, and this navigation is not a form submission.
+ */
+export function renderContinueToSsoPage(location: string): string {
+  return layout(
+    'Continue to sign-in',
+    html`<meta http-equiv="refresh" content="0;url=${location}">
+<h1>Continue to sign-in</h1>
+<p>Your organization signs you in with single sign-on.</p>
+<p><a id="continue" href="${location}">Continue to your organization’s sign-in page</a></p>`,
+  );
+}
+
 export interface SsoTestReportInput {
   steps: readonly { step: string; ok: boolean; detail: string }[];
 }
