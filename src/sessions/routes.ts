@@ -4,7 +4,12 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { isGatehouseError } from '../core/errors.ts';
 import { requireOrg, type TenancyService } from '../tenancy/index.ts';
-import { renderContinueToSsoPage, renderLoginPage, renderSetupPage, renderSignedOutPage } from '../web/index.ts';
+import {
+  renderContinueToSsoPage,
+  renderLoginPage,
+  renderSetupPage,
+  renderSignedOutPage,
+} from '../web/index.ts';
 import type { Bootstrap } from './bootstrap.ts';
 import { type CookieNames, sessionCookieOptions } from './cookies.ts';
 import type { SessionsService, StartedSession } from './service.ts';

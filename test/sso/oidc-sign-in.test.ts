@@ -75,7 +75,8 @@ describeEachBackend('OIDC sign-in', (get) => {
       payload: form({ email, csrf_token: hiddenField(page.body, 'csrf_token') }),
     });
     assert.equal(submitted.statusCode, 200, submitted.body);
-    const location = /<a id="continue" href="([^"]+)"/.exec(submitted.body)?.[1]?.replaceAll('&amp;', '&') ?? '';
+    const location =
+      /<a id="continue" href="([^"]+)"/.exec(submitted.body)?.[1]?.replaceAll('&amp;', '&') ?? '';
     assert.match(location, new RegExp(`^/sso/${connection.id}/start\\?`));
     return ssoTrip(t, location, (url) => idp.authorize(url));
   }
