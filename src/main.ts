@@ -52,6 +52,14 @@ export async function startServer(
     });
   }, SSO_FLOW_PURGE_MS);
   flowTimer.unref();
+  const metadataTimer = setInterval(() => {
+    services.sso
+      .refreshSamlMetadata(services.systemContext('saml-metadata-refresh'))
+      .catch((error: Error) => {
+        logger.warn({ err: { message: error.message } }, 'could not refresh SAML metadata; retrying');
+      });
+  }, SAML_METADATA_REFRESH_MS);
+  metadataTimer.unref();
   let stopping: Promise<void> | undefined;
   return {
     url: address,
@@ -64,6 +72,7 @@ export async function startServer(
         await drain.settled(SHUTDOWN_DRAIN_MS);
         clearInterval(usageTimer);
         clearInterval(flowTimer);
+        clearInterval(metadataTimer);
         await flushKeyUsage();
         await database.close();
       })();
@@ -77,6 +86,8 @@ const SHUTDOWN_DRAIN_MS = 5000;
 const KEY_USAGE_FLUSH_MS = 15_000;
 /** Unfinished SSO sign-ins expire after 10 minutes; their rows are deleted this often. */
 const SSO_FLOW_PURGE_MS = 15 * 60_000;
+/** SAML IdP metadata with a URL is re-read this often, so certificate rotations are followed. */
+const SAML_METADATA_REFRESH_MS = 6 * 60 * 60_000;
 
 /** Runs the server until SIGTERM/SIGINT, then drains in-flight requests and closes the database. */
 export async function runServer(): Promise<void> {

@@ -203,9 +203,17 @@ export interface SsoFlowsTable {
   purpose: string;
   return_to: string | null;
   login_hint: string | null;
+  /** SAML: the AuthnRequest ID the Response must name in InResponseTo. */
+  saml_request_id: string | null;
   created_at: number;
   expires_at: number;
   consumed_at: number | null;
+}
+
+export interface SsoSamlAssertionsTable {
+  connection_id: string;
+  assertion_id: string;
+  expires_at: number;
 }
 
 export interface RoleRulesTable {
@@ -238,5 +246,6 @@ export interface Database {
   sso_domains: SsoDomainsTable;
   sso_identities: SsoIdentitiesTable;
   sso_flows: SsoFlowsTable;
+  sso_saml_assertions: SsoSamlAssertionsTable;
   role_rules: RoleRulesTable;
 }

@@ -67,7 +67,8 @@ export async function registerBrowserSurface(
       await enforcePermission(request, deps.tenancy);
     });
     scope.addHook('preHandler', async (request) => {
-      if (!isSafeMethod(request.method)) checkFormCsrf(request, deps.formCsrf);
+      if (!isSafeMethod(request.method) && request.routeOptions.config.csrf !== 'signed_cross_site_post')
+        checkFormCsrf(request, deps.formCsrf);
     });
     scope.setErrorHandler((error: FastifyError, request, reply) => sendHtmlError(request, reply, error));
     scope.setNotFoundHandler((request, reply) =>

@@ -11,8 +11,10 @@ declare module 'fastify' {
     /**
      * `not_a_state_change` exempts a route from the cookie CSRF check on unsafe methods:
      * forward auth, which a proxy calls with the original request's method.
+     * `signed_cross_site_post` exempts a browser form route that an IdP's page posts to
+     * (the SAML ACS): the signed response and the flow it must answer stand in for the token.
      */
-    csrf?: 'not_a_state_change';
+    csrf?: 'not_a_state_change' | 'signed_cross_site_post';
   }
   interface FastifyRequest {
     ctx: Ctx;

@@ -1,11 +1,13 @@
-// SSO connections (SPEC §3): an org's OIDC identity providers, configured by its admins.
-// Settings are plain JSON; the client secret or private key is kept only as an envelope
-// under the master key and never returned. For private_key_jwt Gatehouse makes the key
-// pair itself and shows the public JWK, which the admin registers at the IdP.
+// SSO connections (SPEC §3): an org's OIDC and SAML identity providers, configured by its
+// admins. Settings are plain JSON; an OIDC client secret or private key is kept only as an
+// envelope under the master key and never returned. For private_key_jwt Gatehouse makes the
+// key pair itself and shows the public JWK, which the admin registers at the IdP. A SAML
+// connection is configured from the IdP's metadata (XML or URL) or by hand.
+import { X509Certificate } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { AuditService } from '../audit/index.ts';
 import { isoTime } from '../core/clock.ts';
-import { GatehouseError } from '../core/errors.ts';
+import { commonErrors, GatehouseError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import {
   decryptSecret,
@@ -23,10 +25,43 @@ import {
   type OidcSecret,
   type OidcSettings,
 } from './oidc/client.ts';
-import { findPreset } from './presets.ts';
+import { findPreset, findSamlPreset } from './presets.ts';
+import {
+  certificateExpiry,
+  fetchIdpMetadata,
+  type IdpMetadata,
+  parseIdpMetadata,
+  toPem,
+} from './saml/metadata.ts';
+import { type SamlSettings, samlEndpoints } from './saml/service-provider.ts';
+import { XmlRefused } from './saml/xml.ts';
 import * as store from './store.ts';
 
-export interface ConnectionView {
+export interface SamlConnectionView {
+  id: string;
+  type: 'saml';
+  name: string;
+  preset: string;
+  enabled: boolean;
+  idp_entity_id: string;
+  idp_sso_url: string;
+  idp_certificates: { not_after: string; fingerprint_sha256: string }[];
+  metadata_url: string | null;
+  allow_sha1: boolean;
+  allow_unsolicited: boolean;
+  trust_email: boolean;
+  email_attribute: string;
+  name_attribute: string;
+  groups_attribute: string;
+  /** What the admin gives the IdP. */
+  sp_entity_id: string;
+  acs_url: string;
+  sp_metadata_url: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface OidcConnectionView {
   id: string;
   type: 'oidc';
   name: string;
@@ -47,12 +82,26 @@ export interface ConnectionView {
   updated_at: string;
 }
 
+export type ConnectionView = OidcConnectionView | SamlConnectionView;
+
 export interface NewConnectionInput {
   type: string;
   name: string;
+  // SAML: the IdP's metadata, as XML or a URL to fetch it from; or its parts by hand.
+  metadata_xml?: string;
+  metadata_url?: string;
+  idp_entity_id?: string;
+  idp_sso_url?: string;
+  idp_certificates?: string[];
+  allow_sha1?: boolean;
+  allow_unsolicited?: boolean;
+  trust_email?: boolean;
+  email_attribute?: string;
+  name_attribute?: string;
+  groups_attribute?: string;
   preset?: string;
   issuer?: string;
-  client_id: string;
+  client_id?: string;
   client_secret?: string;
   token_endpoint_auth_method?: ClientAuthMethod;
   scopes?: string[];
@@ -61,28 +110,35 @@ export interface NewConnectionInput {
   enabled?: boolean;
 }
 
+/** Anything but the type and the preset may change; OIDC fields apply to OIDC connections, SAML ones to SAML. */
 export type ConnectionPatch = Partial<
-  Pick<
-    NewConnectionInput,
-    'name' | 'issuer' | 'client_id' | 'client_secret' | 'scopes' | 'groups_claim' | 'use_userinfo' | 'enabled'
-  >
+  Omit<NewConnectionInput, 'type' | 'preset' | 'token_endpoint_auth_method'>
 >;
 
 /** What is stored encrypted: the client secret, or the private key (with its public half for display). */
 type StoredSecret = OidcSecret & { readonly publicJwk?: Record<string, unknown> };
 
-export interface LoadedConnection extends OidcConnection {
+interface LoadedCommon {
+  readonly id: string;
   readonly orgId: string;
   readonly name: string;
   readonly preset: string;
   readonly enabled: boolean;
   readonly social: boolean;
+  readonly updatedAt: number;
 }
+
+export type LoadedOidcConnection = LoadedCommon & OidcConnection & { readonly type: 'oidc' };
+export type LoadedSamlConnection = LoadedCommon & { readonly type: 'saml'; readonly settings: SamlSettings };
+export type LoadedConnection = LoadedOidcConnection | LoadedSamlConnection;
 
 export interface ConnectionDeps {
   readonly audit: AuditService;
   readonly keyRing: MasterKeyRing;
   readonly redirectUri: string;
+  readonly publicUrl: string;
+  /** Which issuer and metadata URLs may be fetched: https, or http on loopback. */
+  readonly acceptableUrl: (url: string) => boolean;
   /** Drops a connection's cached discovery when it changes. */
   readonly onChanged: (connectionId: string) => void;
 }
@@ -100,6 +156,10 @@ function withOpenid(scopes: readonly string[]): string[] {
   return unique.includes('openid') ? unique : ['openid', ...unique];
 }
 
+function fingerprint(pem: string): string {
+  return new X509Certificate(pem).fingerprint256;
+}
+
 export function createConnectionFunctions(deps: ConnectionDeps) {
   const aad = (connectionId: string) => `sso_connection:${connectionId}`;
 
@@ -114,7 +174,38 @@ export function createConnectionFunctions(deps: ConnectionDeps) {
     ) as StoredSecret;
   }
 
+  function toSamlView(row: store.ConnectionRow): SamlConnectionView {
+    const settings = JSON.parse(row.settings_json) as SamlSettings;
+    const endpoints = samlEndpoints(deps.publicUrl, row.id);
+    return {
+      id: row.id,
+      type: 'saml',
+      name: row.name,
+      preset: row.preset,
+      enabled: row.enabled === 1,
+      idp_entity_id: settings.idp_entity_id,
+      idp_sso_url: settings.idp_sso_url,
+      idp_certificates: settings.idp_certificates.map((pem) => ({
+        not_after: isoTime(certificateExpiry(pem)),
+        fingerprint_sha256: fingerprint(pem),
+      })),
+      metadata_url: settings.metadata_url,
+      allow_sha1: settings.allow_sha1,
+      allow_unsolicited: settings.allow_unsolicited,
+      trust_email: settings.trust_email,
+      email_attribute: settings.email_attribute,
+      name_attribute: settings.name_attribute,
+      groups_attribute: settings.groups_attribute,
+      sp_entity_id: endpoints.entityId,
+      acs_url: endpoints.acsUrl,
+      sp_metadata_url: endpoints.entityId,
+      created_at: isoTime(row.created_at),
+      updated_at: isoTime(row.updated_at),
+    };
+  }
+
   function toView(row: store.ConnectionRow): ConnectionView {
+    if (row.type === 'saml') return toSamlView(row);
     const settings = JSON.parse(row.settings_json) as OidcSettings;
     const secret = openSecret(row);
     return {
@@ -145,15 +236,15 @@ export function createConnectionFunctions(deps: ConnectionDeps) {
     return { kind: 'private_key', jwk, publicJwk };
   }
 
-  async function createConnection(
-    ctx: Ctx,
-    orgId: string,
-    input: NewConnectionInput,
-  ): Promise<ConnectionView> {
-    if (input.type !== 'oidc') throw new GatehouseError(ssoErrors.typeUnsupported, { field: 'type' });
+  async function oidcParts(input: NewConnectionInput) {
     const presetId = input.preset ?? 'generic_oidc';
     const preset = findPreset(presetId);
     if (!preset) throw new GatehouseError(ssoErrors.unknownPreset, { field: 'preset' });
+    if (!input.client_id)
+      throw new GatehouseError(commonErrors.invalidRequest, {
+        field: 'client_id',
+        message: 'An OIDC connection needs client_id.',
+      });
     const method = input.token_endpoint_auth_method ?? 'client_secret_basic';
     const settings: OidcSettings = {
       issuer: checkIssuer(input.issuer ?? preset.issuer),
@@ -167,19 +258,120 @@ export function createConnectionFunctions(deps: ConnectionDeps) {
     if (method === 'private_key_jwt') secret = await newKeyPair();
     else if (input.client_secret) secret = { kind: 'client_secret', value: input.client_secret };
     else throw new GatehouseError(ssoErrors.secretRequired, { field: 'client_secret' });
+    return {
+      presetId,
+      settings: settings as OidcSettings | SamlSettings,
+      secret,
+      audit: { issuer: settings.issuer, client_id: settings.client_id, auth_method: method },
+    };
+  }
+
+  /** The IdP's metadata from the input: pasted XML, a URL (fetched now), or its parts by hand. */
+  async function samlMetadata(input: Partial<NewConnectionInput>): Promise<IdpMetadata | undefined> {
+    try {
+      if (input.metadata_xml !== undefined) return parseIdpMetadata(input.metadata_xml);
+      if (input.metadata_url !== undefined)
+        return await fetchIdpMetadata(input.metadata_url, deps.acceptableUrl);
+    } catch (error) {
+      const field = input.metadata_xml !== undefined ? 'metadata_xml' : 'metadata_url';
+      const reason =
+        error instanceof XmlRefused ? error.message : `could not be fetched: ${(error as Error).message}`;
+      throw new GatehouseError(ssoErrors.metadataInvalid, {
+        field,
+        message: `The IdP metadata is not usable: ${reason}.`,
+        cause: error,
+      });
+    }
+    if (
+      input.idp_entity_id === undefined &&
+      input.idp_sso_url === undefined &&
+      input.idp_certificates === undefined
+    )
+      return undefined;
+    if (!input.idp_entity_id || !input.idp_sso_url || !input.idp_certificates?.length)
+      throw new GatehouseError(ssoErrors.metadataInvalid, {
+        field: !input.idp_entity_id
+          ? 'idp_entity_id'
+          : !input.idp_sso_url
+            ? 'idp_sso_url'
+            : 'idp_certificates',
+        message: 'Without metadata, a SAML connection needs idp_entity_id, idp_sso_url and idp_certificates.',
+      });
+    if (!deps.acceptableUrl(input.idp_sso_url))
+      throw new GatehouseError(ssoErrors.metadataInvalid, {
+        field: 'idp_sso_url',
+        message: 'idp_sso_url must be an https URL.',
+      });
+    const certificates = input.idp_certificates.map((raw, i) => {
+      try {
+        return toPem(raw.replace(/-----(BEGIN|END) CERTIFICATE-----/g, ''));
+      } catch (error) {
+        throw new GatehouseError(ssoErrors.metadataInvalid, {
+          field: `idp_certificates[${i}]`,
+          message: 'This is not an X.509 certificate.',
+          cause: error,
+        });
+      }
+    });
+    return { entityId: input.idp_entity_id, ssoUrl: input.idp_sso_url, certificates };
+  }
+
+  async function samlParts(input: NewConnectionInput) {
+    const presetId = input.preset ?? 'generic_saml';
+    const preset = findSamlPreset(presetId);
+    if (!preset) throw new GatehouseError(ssoErrors.unknownPreset, { field: 'preset' });
+    const metadata = await samlMetadata(input);
+    if (!metadata)
+      throw new GatehouseError(ssoErrors.metadataInvalid, {
+        field: 'metadata_xml',
+        message: 'Give the IdP metadata (metadata_xml or metadata_url) or its parts.',
+      });
+    const settings: SamlSettings = {
+      idp_entity_id: metadata.entityId,
+      idp_sso_url: metadata.ssoUrl,
+      idp_certificates: [...metadata.certificates],
+      metadata_url: input.metadata_url ?? null,
+      allow_sha1: input.allow_sha1 ?? false,
+      allow_unsolicited: input.allow_unsolicited ?? false,
+      trust_email: input.trust_email ?? false,
+      email_attribute: input.email_attribute ?? preset.emailAttribute,
+      name_attribute: input.name_attribute ?? preset.nameAttribute,
+      groups_attribute: input.groups_attribute ?? preset.groupsAttribute,
+    };
+    return {
+      presetId,
+      settings: settings as OidcSettings | SamlSettings,
+      secret: undefined as StoredSecret | undefined,
+      audit: {
+        idp_entity_id: settings.idp_entity_id,
+        certificates: settings.idp_certificates.map(fingerprint),
+        allow_sha1: settings.allow_sha1,
+      },
+    };
+  }
+
+  async function createConnection(
+    ctx: Ctx,
+    orgId: string,
+    input: NewConnectionInput,
+  ): Promise<ConnectionView> {
+    if (input.type !== 'oidc' && input.type !== 'saml')
+      throw new GatehouseError(ssoErrors.typeUnsupported, { field: 'type' });
+    const type = input.type;
+    const parts = type === 'oidc' ? await oidcParts(input) : await samlParts(input);
     return withTx(ctx, async (tx) => {
       const now = tx.clock.now();
       const id = newId('ssc', now);
       const row: store.ConnectionRow = {
         id,
         org_id: orgId,
-        type: 'oidc',
+        type,
         name: input.name.trim(),
         name_normalized: normalize(input.name),
-        preset: presetId,
+        preset: parts.presetId,
         enabled: input.enabled === false ? 0 : 1,
-        settings_json: JSON.stringify(settings),
-        secret_envelope: sealSecret(id, secret),
+        settings_json: JSON.stringify(parts.settings),
+        secret_envelope: parts.secret ? sealSecret(id, parts.secret) : null,
         created_at: now,
         updated_at: now,
       };
@@ -194,13 +386,7 @@ export function createConnectionFunctions(deps: ConnectionDeps) {
         orgId,
         action: 'sso.connection_created',
         target: { kind: 'sso_connection', id },
-        data: {
-          name: row.name,
-          preset: presetId,
-          issuer: settings.issuer,
-          client_id: settings.client_id,
-          auth_method: method,
-        },
+        data: { name: row.name, type, preset: parts.presetId, ...parts.audit },
       });
       return toView(row);
     });
@@ -220,36 +406,84 @@ export function createConnectionFunctions(deps: ConnectionDeps) {
     return toView(await requireRow(ctx, orgId, id));
   }
 
+  function patchedOidc(
+    row: store.ConnectionRow,
+    patch: ConnectionPatch,
+  ): { settings: OidcSettings; secret?: StoredSecret } {
+    const settings = JSON.parse(row.settings_json) as OidcSettings;
+    const next: OidcSettings = {
+      ...settings,
+      ...(patch.issuer !== undefined ? { issuer: checkIssuer(patch.issuer) } : {}),
+      ...(patch.client_id !== undefined ? { client_id: patch.client_id } : {}),
+      ...(patch.scopes !== undefined ? { scopes: withOpenid(patch.scopes) } : {}),
+      ...(patch.groups_claim !== undefined ? { groups_claim: patch.groups_claim } : {}),
+      ...(patch.use_userinfo !== undefined ? { use_userinfo: patch.use_userinfo } : {}),
+    };
+    if (patch.client_secret === undefined) return { settings: next };
+    if (settings.token_endpoint_auth_method === 'private_key_jwt')
+      throw new GatehouseError(ssoErrors.secretRequired, {
+        field: 'client_secret',
+        message: 'This connection authenticates with its private key, not a client secret.',
+      });
+    return { settings: next, secret: { kind: 'client_secret', value: patch.client_secret } };
+  }
+
+  async function patchedSaml(row: store.ConnectionRow, patch: ConnectionPatch): Promise<SamlSettings> {
+    const settings = JSON.parse(row.settings_json) as SamlSettings;
+    const metadata = await samlMetadata({
+      ...patch,
+      // Parts given alone complete the ones already stored.
+      ...(patch.metadata_xml === undefined &&
+      patch.metadata_url === undefined &&
+      (patch.idp_entity_id || patch.idp_sso_url || patch.idp_certificates)
+        ? {
+            idp_entity_id: patch.idp_entity_id ?? settings.idp_entity_id,
+            idp_sso_url: patch.idp_sso_url ?? settings.idp_sso_url,
+            idp_certificates: patch.idp_certificates ?? [...settings.idp_certificates],
+          }
+        : {}),
+    });
+    return {
+      ...settings,
+      ...(metadata
+        ? {
+            idp_entity_id: metadata.entityId,
+            idp_sso_url: metadata.ssoUrl,
+            idp_certificates: [...metadata.certificates],
+          }
+        : {}),
+      ...(patch.metadata_url !== undefined ? { metadata_url: patch.metadata_url } : {}),
+      ...(patch.metadata_xml !== undefined ? { metadata_url: null } : {}),
+      ...(patch.allow_sha1 !== undefined ? { allow_sha1: patch.allow_sha1 } : {}),
+      ...(patch.allow_unsolicited !== undefined ? { allow_unsolicited: patch.allow_unsolicited } : {}),
+      ...(patch.trust_email !== undefined ? { trust_email: patch.trust_email } : {}),
+      ...(patch.email_attribute !== undefined ? { email_attribute: patch.email_attribute } : {}),
+      ...(patch.name_attribute !== undefined ? { name_attribute: patch.name_attribute } : {}),
+      ...(patch.groups_attribute !== undefined ? { groups_attribute: patch.groups_attribute } : {}),
+    };
+  }
+
   async function updateConnection(
     ctx: Ctx,
     orgId: string,
     id: string,
     patch: ConnectionPatch,
   ): Promise<ConnectionView> {
+    // Metadata may be fetched: before the transaction, which must not wait on the network.
+    const before = await requireRow(ctx, orgId, id);
+    const next =
+      before.type === 'saml' ? { settings: await patchedSaml(before, patch) } : patchedOidc(before, patch);
     return withTx(ctx, async (tx) => {
       const row = await requireRow(tx, orgId, id);
-      const settings = JSON.parse(row.settings_json) as OidcSettings;
-      const next: OidcSettings = {
-        ...settings,
-        ...(patch.issuer !== undefined ? { issuer: checkIssuer(patch.issuer) } : {}),
-        ...(patch.client_id !== undefined ? { client_id: patch.client_id } : {}),
-        ...(patch.scopes !== undefined ? { scopes: withOpenid(patch.scopes) } : {}),
-        ...(patch.groups_claim !== undefined ? { groups_claim: patch.groups_claim } : {}),
-        ...(patch.use_userinfo !== undefined ? { use_userinfo: patch.use_userinfo } : {}),
-      };
       const now = tx.clock.now();
-      const changes: Partial<store.ConnectionRow> = { settings_json: JSON.stringify(next), updated_at: now };
+      const changes: Partial<store.ConnectionRow> = {
+        settings_json: JSON.stringify(next.settings),
+        updated_at: now,
+      };
       if (patch.name !== undefined)
         Object.assign(changes, { name: patch.name.trim(), name_normalized: normalize(patch.name) });
       if (patch.enabled !== undefined) changes.enabled = patch.enabled ? 1 : 0;
-      if (patch.client_secret !== undefined) {
-        if (settings.token_endpoint_auth_method === 'private_key_jwt')
-          throw new GatehouseError(ssoErrors.secretRequired, {
-            field: 'client_secret',
-            message: 'This connection authenticates with its private key, not a client secret.',
-          });
-        changes.secret_envelope = sealSecret(id, { kind: 'client_secret', value: patch.client_secret });
-      }
+      if ('secret' in next && next.secret) changes.secret_envelope = sealSecret(id, next.secret);
       try {
         await store.updateConnection(tx, id, changes);
       } catch (error) {
@@ -287,8 +521,7 @@ export function createConnectionFunctions(deps: ConnectionDeps) {
   async function loadConnection(ctx: Ctx, id: string): Promise<LoadedConnection | undefined> {
     const row = await store.selectConnectionById(ctx, id);
     if (!row) return undefined;
-    const secret = openSecret(row);
-    return {
+    const common = {
       id: row.id,
       orgId: row.org_id,
       name: row.name,
@@ -296,6 +529,13 @@ export function createConnectionFunctions(deps: ConnectionDeps) {
       enabled: row.enabled === 1,
       social: findPreset(row.preset)?.social ?? false,
       updatedAt: Number(row.updated_at),
+    };
+    if (row.type === 'saml')
+      return { ...common, type: 'saml', settings: JSON.parse(row.settings_json) as SamlSettings };
+    const secret = openSecret(row);
+    return {
+      ...common,
+      type: 'oidc',
       settings: JSON.parse(row.settings_json) as OidcSettings,
       secret:
         secret &&

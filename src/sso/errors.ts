@@ -24,7 +24,22 @@ export const ssoErrors = defineErrors('sso', {
   typeUnsupported: {
     code: 'sso_type_unsupported',
     status: 400,
-    message: 'Only OIDC connections can be created on this version.',
+    message: 'A connection is of type oidc or saml.',
+  },
+  metadataInvalid: {
+    code: 'sso_saml_metadata_invalid',
+    status: 400,
+    message: 'The IdP metadata is not usable.',
+  },
+  unsolicitedRefused: {
+    code: 'sso_saml_unsolicited_refused',
+    status: 403,
+    message: 'This connection accepts only sign-ins started at Gatehouse (IdP-initiated sign-in is off).',
+  },
+  assertionReplayed: {
+    code: 'sso_saml_assertion_replayed',
+    status: 401,
+    message: 'This sign-in response was already used.',
   },
   invalidIssuer: {
     code: 'sso_issuer_invalid',

@@ -120,3 +120,78 @@ export const oidcPresets: readonly OidcPreset[] = [
 export function findPreset(id: string): OidcPreset | undefined {
   return oidcPresets.find((p) => p.id === id);
 }
+
+/** SAML presets: where each IdP puts email, name and groups in its attribute statement. */
+export interface SamlPreset {
+  readonly id: string;
+  readonly label: string;
+  readonly type: 'saml';
+  readonly emailAttribute: string;
+  readonly nameAttribute: string;
+  readonly groupsAttribute: string;
+}
+
+const MS_CLAIMS = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims';
+
+export const samlPresets: readonly SamlPreset[] = [
+  {
+    id: 'generic_saml',
+    label: 'SAML 2.0',
+    type: 'saml',
+    emailAttribute: 'email',
+    nameAttribute: 'name',
+    groupsAttribute: 'groups',
+  },
+  {
+    id: 'okta_saml',
+    label: 'Okta (SAML)',
+    type: 'saml',
+    emailAttribute: 'email',
+    nameAttribute: 'name',
+    groupsAttribute: 'groups',
+  },
+  {
+    id: 'entra_id_saml',
+    label: 'Microsoft Entra ID (SAML)',
+    type: 'saml',
+    emailAttribute: `${MS_CLAIMS}/emailaddress`,
+    nameAttribute: `${MS_CLAIMS}/name`,
+    groupsAttribute: 'http://schemas.microsoft.com/ws/2008/06/identity/claims/groups',
+  },
+  {
+    id: 'adfs_saml',
+    label: 'AD FS (SAML)',
+    type: 'saml',
+    emailAttribute: `${MS_CLAIMS}/emailaddress`,
+    nameAttribute: `${MS_CLAIMS}/name`,
+    groupsAttribute: 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role',
+  },
+  {
+    id: 'google_workspace_saml',
+    label: 'Google Workspace (SAML)',
+    type: 'saml',
+    emailAttribute: 'email',
+    nameAttribute: 'name',
+    groupsAttribute: 'groups',
+  },
+  {
+    id: 'pingone_saml',
+    label: 'PingOne (SAML)',
+    type: 'saml',
+    emailAttribute: 'email',
+    nameAttribute: 'name',
+    groupsAttribute: 'groups',
+  },
+  {
+    id: 'keycloak_saml',
+    label: 'Keycloak (SAML)',
+    type: 'saml',
+    emailAttribute: 'email',
+    nameAttribute: 'name',
+    groupsAttribute: 'groups',
+  },
+];
+
+export function findSamlPreset(id: string): SamlPreset | undefined {
+  return samlPresets.find((p) => p.id === id);
+}

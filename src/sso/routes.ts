@@ -2,7 +2,7 @@
 // role rules and their preview, and the role explanation of a member. Browser: the start of
 // a sign-in and the OIDC callback.
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { roles } from '../authz/index.ts';
 import { GatehouseError } from '../core/errors.ts';
 import {
@@ -13,9 +13,10 @@ import {
 } from '../sessions/index.ts';
 import { requireOrg, tenancyErrors } from '../tenancy/index.ts';
 import { renderSsoTestReport } from '../web/index.ts';
+import { ssoErrors } from './errors.ts';
 import { oidcPresets } from './presets.ts';
 import { OIDC_CALLBACK_PATH, type SsoService } from './service.ts';
-import { FLOW_LIFETIME_MS } from './sign-in.ts';
+import { type FinishedFlow, FLOW_LIFETIME_MS } from './sign-in.ts';
 
 export interface SsoRouteOptions {
   readonly sso: SsoService;
@@ -48,7 +49,29 @@ const Scopes = Type.Array(
 );
 const ClaimName = Type.String({ minLength: 1, maxLength: 100 });
 
-const ConnectionSchema = Type.Object({
+const SamlConnectionSchema = Type.Object({
+  id: Type.String(),
+  type: Type.Literal('saml'),
+  name: Type.String(),
+  preset: Type.String(),
+  enabled: Type.Boolean(),
+  idp_entity_id: Type.String(),
+  idp_sso_url: Type.String(),
+  idp_certificates: Type.Array(Type.Object({ not_after: Type.String(), fingerprint_sha256: Type.String() })),
+  metadata_url: Type.Union([Type.String(), Type.Null()]),
+  allow_sha1: Type.Boolean(),
+  allow_unsolicited: Type.Boolean(),
+  trust_email: Type.Boolean(),
+  email_attribute: Type.String(),
+  name_attribute: Type.String(),
+  groups_attribute: Type.String(),
+  sp_entity_id: Type.String(),
+  acs_url: Type.String(),
+  sp_metadata_url: Type.String(),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+});
+const OidcConnectionSchema = Type.Object({
   id: Type.String(),
   type: Type.Literal('oidc'),
   name: Type.String(),
@@ -66,19 +89,36 @@ const ConnectionSchema = Type.Object({
   created_at: Type.String(),
   updated_at: Type.String(),
 });
+const ConnectionSchema = Type.Union([OidcConnectionSchema, SamlConnectionSchema]);
+const AttributeName = Type.String({ minLength: 1, maxLength: 300 });
+const Pem = Type.String({ minLength: 1, maxLength: 16_384 });
+const SamlFields = {
+  metadata_xml: Type.Optional(Type.String({ minLength: 1, maxLength: 512 * 1024 })),
+  metadata_url: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
+  idp_entity_id: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
+  idp_sso_url: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
+  idp_certificates: Type.Optional(Type.Array(Pem, { minItems: 1, maxItems: 4 })),
+  allow_sha1: Type.Optional(Type.Boolean()),
+  allow_unsolicited: Type.Optional(Type.Boolean()),
+  trust_email: Type.Optional(Type.Boolean()),
+  email_attribute: Type.Optional(AttributeName),
+  name_attribute: Type.Optional(AttributeName),
+  groups_attribute: Type.Optional(AttributeName),
+};
 const CreateConnectionBody = Type.Object(
   {
     type: Type.String({ minLength: 1, maxLength: 20 }),
     name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }),
     preset: Type.Optional(Type.String({ maxLength: 40 })),
     issuer: Type.Optional(Type.String({ maxLength: 2000 })),
-    client_id: Type.String({ minLength: 1, maxLength: 500 }),
+    client_id: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
     client_secret: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
     token_endpoint_auth_method: Type.Optional(AuthMethod),
     scopes: Type.Optional(Scopes),
     groups_claim: Type.Optional(ClaimName),
     use_userinfo: Type.Optional(Type.Boolean()),
     enabled: Type.Optional(Type.Boolean()),
+    ...SamlFields,
   },
   { additionalProperties: false },
 );
@@ -92,6 +132,7 @@ const UpdateConnectionBody = Type.Object(
     groups_claim: Type.Optional(ClaimName),
     use_userinfo: Type.Optional(Type.Boolean()),
     enabled: Type.Optional(Type.Boolean()),
+    ...SamlFields,
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -387,6 +428,11 @@ const StartQuery = Type.Object({
   test: Type.Optional(Type.Literal('1')),
 });
 const StartParams = Type.Object({ connection_id: Type.String({ pattern: '^ssc_[0-9a-z]{26}$' }) });
+const SamlParams = StartParams;
+const AcsBody = Type.Object({
+  SAMLResponse: Type.String({ minLength: 1, maxLength: 400 * 1024 }),
+  RelayState: Type.Optional(Type.String({ maxLength: 200 })),
+});
 
 export const browserSsoRoutes: FastifyPluginAsync<SsoRouteOptions> = async (app, opts) => {
   const { sso, sessions, cookies, secureCookies } = opts;
@@ -404,8 +450,61 @@ export const browserSsoRoutes: FastifyPluginAsync<SsoRouteOptions> = async (app,
         loginHint: login_hint,
         returnTo: return_to === undefined ? undefined : safeReturnTo(return_to),
       });
-      reply.setCookie(flowCookie, flow.seed, { ...flowCookieOptions, maxAge: FLOW_LIFETIME_MS / 1000 });
+      // A SAML response comes back as a POST from the IdP's page: on https the cookie must be
+      // SameSite=None to be sent with it (browsers refuse None without Secure; on plain http,
+      // used for loopback development, Lax is kept).
+      const sameSite = flow.returnsByCrossSitePost && secureCookies ? ('none' as const) : ('lax' as const);
+      reply.setCookie(flowCookie, flow.seed, {
+        ...flowCookieOptions,
+        sameSite,
+        maxAge: FLOW_LIFETIME_MS / 1000,
+      });
       return reply.redirect(flow.authorizationUrl, 303);
+    },
+  );
+
+  /** Signs the browser in after a finished flow, or shows the test report. */
+  async function land(request: FastifyRequest, reply: FastifyReply, finished: FinishedFlow) {
+    if (finished.purpose === 'test')
+      return reply.type('text/html; charset=utf-8').send(renderSsoTestReport({ steps: finished.steps }));
+    const previous = request.cookies[cookies.session];
+    if (previous) await sessions.endSessionByToken(request.ctx, previous);
+    reply.setCookie(
+      cookies.session,
+      finished.session.token,
+      sessionCookieOptions(secureCookies, finished.session.expiresAt),
+    );
+    return reply.redirect(safeReturnTo(finished.returnTo ?? undefined), 303);
+  }
+
+  app.get<{ Params: Static<typeof SamlParams> }>(
+    '/sso/saml/:connection_id/metadata',
+    { config: { permission: 'public' }, schema: { params: SamlParams } },
+    async function samlServiceProviderMetadata(request, reply) {
+      const xml = await sso.serviceProviderMetadata(request.ctx, request.params.connection_id);
+      if (!xml) throw new GatehouseError(ssoErrors.connectionNotFound, { field: 'connection_id' });
+      return reply.type('application/samlmetadata+xml; charset=utf-8').send(xml);
+    },
+  );
+
+  app.post<{ Params: Static<typeof SamlParams>; Body: Static<typeof AcsBody> }>(
+    '/sso/saml/:connection_id/acs',
+    {
+      config: { permission: 'public', csrf: 'signed_cross_site_post' },
+      // Responses with many groups run past the browser surface's 64 KiB form limit.
+      bodyLimit: 512 * 1024,
+      schema: { params: SamlParams, body: AcsBody },
+    },
+    async function samlAssertionConsumer(request, reply) {
+      const seed = request.cookies[flowCookie];
+      reply.clearCookie(flowCookie, flowCookieOptions);
+      const finished = await sso.finishSamlFlow(request.ctx, {
+        connectionId: request.params.connection_id,
+        samlResponse: request.body.SAMLResponse,
+        relayState: request.body.RelayState,
+        seed,
+      });
+      return land(request, reply, finished);
     },
   );
 

@@ -10,7 +10,9 @@ import { createConnectionFunctions } from './connections.ts';
 import { createDomainFunctions, type TxtResolver } from './mapping/domain-claims.ts';
 import { emailDomain } from './mapping/domains.ts';
 import { createRuleSetFunctions } from './mapping/rule-set.ts';
-import { createOidcClient } from './oidc/client.ts';
+import { createOidcClient, isAcceptableIssuer } from './oidc/client.ts';
+import { createMetadataRefresh } from './saml/metadata-refresh.ts';
+import { createSamlServiceProvider } from './saml/service-provider.ts';
 import { createSignInFunctions } from './sign-in.ts';
 import * as store from './store.ts';
 
@@ -36,19 +38,31 @@ export function createSsoService(deps: SsoDeps) {
     maxIdTokenAgeSeconds: 300,
     timeoutSeconds: 10,
   });
+  const saml = createSamlServiceProvider({
+    publicUrl: deps.publicUrl,
+    clockSkewMs: deps.clockToleranceSeconds * 1000,
+  });
   const connections = createConnectionFunctions({
     audit: deps.audit,
     keyRing: deps.keyRing,
     redirectUri,
+    publicUrl: deps.publicUrl,
+    acceptableUrl: isAcceptableIssuer,
     onChanged: (id) => oidc.forget(id),
   });
   const rules = createRuleSetFunctions({ audit: deps.audit });
+  const metadataRefresh = createMetadataRefresh({
+    audit: deps.audit,
+    acceptableUrl: isAcceptableIssuer,
+    onChanged: (id) => oidc.forget(id),
+  });
   const domains = createDomainFunctions({ audit: deps.audit, resolveTxt: deps.resolveTxt });
   const signIn = createSignInFunctions({
     audit: deps.audit,
     tenancy: deps.tenancy,
     sessions: deps.sessions,
     oidc,
+    saml,
     redirectUri,
     loadConnection: connections.loadConnection,
     loadRules: rules.loadRules,
@@ -67,10 +81,13 @@ export function createSsoService(deps: SsoDeps) {
   }
 
   /** Deletes sign-ins that were never finished and can no longer be (main.ts runs this on a timer). */
-  const purgeExpiredFlows = (ctx: Ctx) => store.deleteExpiredFlows(ctx, ctx.clock.now());
+  const purgeExpiredFlows = async (ctx: Ctx) =>
+    (await store.deleteExpiredFlows(ctx, ctx.clock.now())) +
+    (await store.deleteExpiredSamlAssertions(ctx, ctx.clock.now()));
 
   return {
     purgeExpiredFlows,
+    refreshSamlMetadata: metadataRefresh.refreshSamlMetadata,
     ...connections,
     ...domains,
     listRules: rules.listRules,
@@ -80,6 +97,13 @@ export function createSsoService(deps: SsoDeps) {
     explainRole: deps.tenancy.explainRole,
     startFlow: signIn.startFlow,
     finishFlow: signIn.finishFlow,
+    finishSamlFlow: signIn.finishSamlFlow,
+    serviceProviderMetadata: async (ctx: Ctx, connectionId: string) => {
+      const connection = await connections.loadConnection(ctx, connectionId);
+      return connection?.type === 'saml'
+        ? saml.serviceProviderMetadata(connection.id, connection.settings)
+        : undefined;
+    },
     discoverConnection,
   };
 }

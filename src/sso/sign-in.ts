@@ -1,10 +1,12 @@
-// An SSO sign-in from start to session (SPEC §3). Start: a flow row keyed by `state`, bound
-// to the browser by a random seed in a cookie (the row keeps its digest; the PKCE verifier
-// and nonce are derived from it), then the redirect to the IdP. Callback: the flow is
-// consumed once (any node can finish it), the browser binding checked, the code exchanged
-// and the ID token verified (oidc/client.ts), then the identity is linked or provisioned,
-// the membership and groups synced and the role decided by the org's rules, and a session
-// started, all in one transaction. Every refusal is audited with the check that failed.
+// An SSO sign-in from start to session (SPEC §3). Start: a flow row keyed by `state` (the
+// SAML RelayState), bound to the browser by a random seed in a cookie (the row keeps its
+// digest; the OIDC PKCE verifier and nonce are derived from it; a SAML flow also keeps its
+// AuthnRequest id), then the redirect to the IdP. Return: the flow is consumed once (any
+// node can finish it), the browser binding checked, the IdP's answer verified
+// (oidc/client.ts, saml/service-provider.ts; SAML assertion ids are remembered so a replay is
+// refused), then the identity is linked or provisioned, the membership and groups synced and
+// the role decided by the org's rules, and a session started, all in one transaction. Every
+// refusal is audited with the check that failed.
 import type { AuditService } from '../audit/index.ts';
 import { isRole, type Role } from '../authz/index.ts';
 import { MINUTE } from '../core/clock.ts';
@@ -13,11 +15,17 @@ import { constantTimeEqualDigests, deriveFromSeed, digestSecret, generateSecret 
 import { type Ctx, withTx } from '../db/index.ts';
 import type { SessionsService, StartedSession } from '../sessions/index.ts';
 import type { TenancyService } from '../tenancy/index.ts';
-import type { LoadedConnection } from './connections.ts';
+import type { LoadedConnection, LoadedOidcConnection, LoadedSamlConnection } from './connections.ts';
 import { ssoErrors } from './errors.ts';
 import { emailDomain } from './mapping/domains.ts';
 import { decideRole, groupsFromClaim, type RoleDecision, type RoleRule } from './mapping/role-rules.ts';
 import { type OidcClient, OidcStepError, type VerifiedSignIn } from './oidc/client.ts';
+import {
+  type ExpectedRequest,
+  type SamlIdentity,
+  type SamlServiceProvider,
+  SamlStepError,
+} from './saml/service-provider.ts';
 import * as store from './store.ts';
 
 export const FLOW_LIFETIME_MS = 10 * MINUTE;
@@ -26,6 +34,8 @@ export type FlowPurpose = 'sign_in' | 'test';
 
 export interface StartedFlow {
   readonly authorizationUrl: string;
+  /** SAML comes back as a POST from the IdP's page: the flow cookie must be sent cross-site. */
+  readonly returnsByCrossSitePost: boolean;
   /** Goes into the browser's flow cookie, nowhere else. */
   readonly seed: string;
   readonly expiresAt: number;
@@ -47,6 +57,7 @@ export interface SignInDeps {
   readonly tenancy: TenancyService;
   readonly sessions: SessionsService;
   readonly oidc: OidcClient;
+  readonly saml: SamlServiceProvider;
   readonly redirectUri: string;
   readonly loadConnection: (ctx: Ctx, id: string) => Promise<LoadedConnection | undefined>;
   readonly loadRules: (ctx: Ctx, orgId: string) => Promise<RoleRule[]>;
@@ -57,11 +68,70 @@ const flowSecrets = (seed: string) => ({
   codeVerifier: deriveFromSeed(seed, 'sso-oidc-pkce-verifier'),
 });
 
-/** An email the IdP vouches for: OIDC `email_verified` true (some IdPs send the string). */
-function verifiedEmail(claims: Readonly<Record<string, unknown>>): { email?: string; verified: boolean } {
-  const email = typeof claims.email === 'string' ? claims.email.trim() : undefined;
-  const flag = claims.email_verified;
-  return { email: email || undefined, verified: flag === true || flag === 'true' };
+/** Who the IdP says signed in, the same for OIDC and SAML. */
+interface IdpIdentity {
+  readonly subject: string;
+  readonly email: string | undefined;
+  /** OIDC: `email_verified`; SAML: the connection's trust flag. */
+  readonly emailVerified: boolean;
+  readonly name: string | undefined;
+  readonly groups: readonly string[];
+  /** For claim rules: the ID-token and userinfo claims, or the SAML attributes. */
+  readonly claims: Readonly<Record<string, unknown>>;
+  /** How the protocol checks went, for the test report. */
+  readonly checks: readonly ReportStep[];
+}
+
+function oidcIdentity(connection: LoadedOidcConnection, signIn: VerifiedSignIn): IdpIdentity {
+  const { claims } = signIn;
+  const email = typeof claims.email === 'string' ? claims.email.trim() || undefined : undefined;
+  // Some IdPs send the flag as a string.
+  const emailVerified = claims.email_verified === true || claims.email_verified === 'true';
+  const name = typeof claims.name === 'string' && claims.name.trim() ? claims.name.trim() : undefined;
+  return {
+    subject: signIn.subject,
+    email,
+    emailVerified,
+    name,
+    groups: groupsFromClaim(claims[connection.settings.groups_claim]),
+    claims,
+    checks: [
+      { step: 'discovery', ok: true, detail: connection.settings.issuer },
+      { step: 'authorization_response', ok: true, detail: 'code and state returned' },
+      { step: 'token_exchange', ok: true, detail: 'code exchanged with PKCE' },
+      {
+        step: 'id_token',
+        ok: true,
+        detail: `signature, iss, aud, exp, iat and nonce valid; sub ${signIn.subject}`,
+      },
+      { step: 'userinfo', ok: true, detail: signIn.userinfoUsed ? 'claims merged' : 'not used' },
+    ],
+  };
+}
+
+function samlIdentity(connection: LoadedSamlConnection, verified: SamlIdentity): IdpIdentity {
+  return {
+    subject: verified.subject,
+    email: verified.email,
+    emailVerified: connection.settings.trust_email,
+    name: verified.name,
+    groups: groupsFromClaim(verified.groups),
+    claims: verified.attributes,
+    checks: [
+      { step: 'saml_response', ok: true, detail: 'well-formed, no DTD, Destination is this ACS' },
+      {
+        step: 'signature',
+        ok: true,
+        detail: `assertion signed by a certificate of ${connection.settings.idp_entity_id}`,
+      },
+      {
+        step: 'conditions',
+        ok: true,
+        detail: 'audience, NotBefore and NotOnOrAfter valid; Recipient is this ACS; InResponseTo matches',
+      },
+      { step: 'name_id', ok: true, detail: verified.subject },
+    ],
+  };
 }
 
 export function createSignInFunctions(deps: SignInDeps) {
@@ -92,14 +162,22 @@ export function createSignInFunctions(deps: SignInDeps) {
       throw new GatehouseError(ssoErrors.connectionDisabled);
     const seed = generateSecret(32);
     const state = generateSecret(24);
-    let url: URL;
+    let url: string;
+    let samlRequestId: string | null = null;
     try {
-      url = await deps.oidc.authorizationUrl(connection, {
-        redirectUri: deps.redirectUri,
-        state,
-        ...flowSecrets(seed),
-        loginHint: input.loginHint,
-      });
+      if (connection.type === 'saml') {
+        const request = await deps.saml.authorizationUrl(connection.id, connection.settings, state);
+        url = request.url;
+        samlRequestId = request.requestId;
+      } else {
+        const built = await deps.oidc.authorizationUrl(connection, {
+          redirectUri: deps.redirectUri,
+          state,
+          ...flowSecrets(seed),
+          loginHint: input.loginHint,
+        });
+        url = built.href;
+      }
     } catch (error) {
       ctx.log.warn(
         { connection_id: connection.id, reason: (error as Error).message },
@@ -115,28 +193,34 @@ export function createSignInFunctions(deps: SignInDeps) {
       purpose: input.purpose,
       return_to: input.returnTo ?? null,
       login_hint: input.loginHint?.slice(0, 320) ?? null,
+      saml_request_id: samlRequestId,
       created_at: now,
       expires_at: now + FLOW_LIFETIME_MS,
       consumed_at: null,
     });
-    return { authorizationUrl: url.href, seed, expiresAt: now + FLOW_LIFETIME_MS };
+    return {
+      authorizationUrl: url,
+      returnsByCrossSitePost: connection.type === 'saml',
+      seed,
+      expiresAt: now + FLOW_LIFETIME_MS,
+    };
   }
 
   /** The user the IdP's identity stands for: the linked one, or a new or linked account (JIT). */
   async function userFor(
     tx: Ctx,
     connection: LoadedConnection,
-    signIn: VerifiedSignIn,
+    identity: IdpIdentity,
   ): Promise<{ userId: string; provisioned: boolean; linked: boolean }> {
-    const identity = await store.selectIdentity(tx, connection.id, signIn.subject);
-    const { email, verified } = verifiedEmail(signIn.claims);
+    const link = await store.selectIdentity(tx, connection.id, identity.subject);
+    const { email, emailVerified } = identity;
     const now = tx.clock.now();
-    if (identity) {
-      if (email && verified) await store.touchIdentity(tx, connection.id, signIn.subject, email, now);
-      return { userId: identity.user_id, provisioned: false, linked: false };
+    if (link) {
+      if (email && emailVerified) await store.touchIdentity(tx, connection.id, identity.subject, email, now);
+      return { userId: link.user_id, provisioned: false, linked: false };
     }
     if (!email) throw new GatehouseError(ssoErrors.emailMissing);
-    if (!verified) throw new GatehouseError(ssoErrors.emailUnverified, { detail: email });
+    if (!emailVerified) throw new GatehouseError(ssoErrors.emailUnverified, { detail: email });
     // A new identity is trusted only for a domain this connection's org has verified: an IdP
     // (or its admin) cannot take over, or squat, addresses of a domain it does not own.
     const domain = emailDomain(email);
@@ -147,9 +231,7 @@ export function createSignInFunctions(deps: SignInDeps) {
     let userId: string;
     if (existing) userId = existing.id;
     else {
-      const name =
-        typeof signIn.claims.name === 'string' && signIn.claims.name.trim() ? signIn.claims.name : email;
-      const user = await deps.tenancy.createUser(tx, { email, name: name.slice(0, 200) });
+      const user = await deps.tenancy.createUser(tx, { email, name: (identity.name ?? email).slice(0, 200) });
       userId = user.id;
       await deps.audit.append(tx, {
         orgId: connection.orgId,
@@ -161,7 +243,7 @@ export function createSignInFunctions(deps: SignInDeps) {
     }
     await store.insertIdentity(tx, {
       connection_id: connection.id,
-      subject: signIn.subject,
+      subject: identity.subject,
       user_id: userId,
       email,
       created_at: now,
@@ -174,7 +256,7 @@ export function createSignInFunctions(deps: SignInDeps) {
       target: { kind: 'user', id: userId },
       data: {
         connection_id: connection.id,
-        subject: signIn.subject,
+        subject: identity.subject,
         existing_account: existing !== undefined,
       },
     });
@@ -199,28 +281,35 @@ export function createSignInFunctions(deps: SignInDeps) {
       : { source: 'default', connection_id: connectionId };
   }
 
+  async function decide(
+    ctx: Ctx,
+    connection: LoadedConnection,
+    identity: IdpIdentity,
+    email: string | undefined,
+  ) {
+    const rules = await deps.loadRules(ctx, connection.orgId);
+    return decideRole(
+      rules,
+      { connectionId: connection.id, groups: identity.groups, claims: identity.claims },
+      await defaultRoleFor(ctx, connection, email),
+    );
+  }
+
   async function signInUser(
     ctx: Ctx,
     connection: LoadedConnection,
-    signIn: VerifiedSignIn,
+    identity: IdpIdentity,
   ): Promise<StartedSession> {
     return withTx(ctx, async (tx) => {
-      const { userId } = await userFor(tx, connection, signIn);
+      const { userId } = await userFor(tx, connection, identity);
       const user = await deps.tenancy.getUser(tx, userId);
       if (user?.status !== 'active') throw new GatehouseError(ssoErrors.userInactive);
-      const groups = groupsFromClaim(signIn.claims[connection.settings.groups_claim]);
-      const { email } = verifiedEmail(signIn.claims);
-      const rules = await deps.loadRules(tx, connection.orgId);
-      const decision = decideRole(
-        rules,
-        { connectionId: connection.id, groups, claims: signIn.claims },
-        await defaultRoleFor(tx, connection, email ?? user.email),
-      );
+      const decision = await decide(tx, connection, identity, identity.email ?? user.email);
       await deps.tenancy.applySsoMembership(tx, {
         orgId: connection.orgId,
         userId,
         connectionId: connection.id,
-        groups,
+        groups: identity.groups,
         role: decision.role,
         reason: reasonOf(decision, connection.id),
       });
@@ -232,33 +321,21 @@ export function createSignInFunctions(deps: SignInDeps) {
   async function testReport(
     ctx: Ctx,
     connection: LoadedConnection,
-    signIn: VerifiedSignIn,
+    identity: IdpIdentity,
   ): Promise<ReportStep[]> {
-    const { email, verified } = verifiedEmail(signIn.claims);
-    const groups = groupsFromClaim(signIn.claims[connection.settings.groups_claim]);
+    const { email, emailVerified } = identity;
     const domain = email ? emailDomain(email) : undefined;
     const claim = domain ? await store.selectDomainByName(ctx, domain) : undefined;
     const domainOk = claim !== undefined && claim.verified_at !== null && claim.org_id === connection.orgId;
-    const rules = await deps.loadRules(ctx, connection.orgId);
-    const decision = decideRole(
-      rules,
-      { connectionId: connection.id, groups, claims: signIn.claims },
-      await defaultRoleFor(ctx, connection, email),
-    );
+    const decision = await decide(ctx, connection, identity, email);
+    const groupsSource =
+      connection.type === 'saml' ? connection.settings.groups_attribute : connection.settings.groups_claim;
     return [
-      { step: 'discovery', ok: true, detail: connection.settings.issuer },
-      { step: 'authorization_response', ok: true, detail: 'code and state returned' },
-      { step: 'token_exchange', ok: true, detail: 'code exchanged with PKCE' },
-      {
-        step: 'id_token',
-        ok: true,
-        detail: `signature, iss, aud, exp, iat and nonce valid; sub ${signIn.subject}`,
-      },
-      { step: 'userinfo', ok: true, detail: signIn.userinfoUsed ? 'claims merged' : 'not used' },
+      ...identity.checks,
       {
         step: 'email',
-        ok: email !== undefined && verified,
-        detail: email ? `${email} (${verified ? 'verified' : 'NOT verified'})` : 'no email claim',
+        ok: email !== undefined && emailVerified,
+        detail: email ? `${email} (${emailVerified ? 'verified' : 'NOT verified'})` : 'no email',
       },
       {
         step: 'domain',
@@ -270,7 +347,7 @@ export function createSignInFunctions(deps: SignInDeps) {
       {
         step: 'groups',
         ok: true,
-        detail: groups.length ? groups.join(', ') : `no "${connection.settings.groups_claim}" claim`,
+        detail: identity.groups.length ? identity.groups.join(', ') : `no "${groupsSource}" values`,
       },
       {
         step: 'role',
@@ -283,19 +360,16 @@ export function createSignInFunctions(deps: SignInDeps) {
     ];
   }
 
-  /** The callback: consumes the flow and signs the user in (or reports, for a test sign-in). */
-  async function finishFlow(
-    ctx: Ctx,
-    input: { state: string | undefined; seed: string | undefined; callbackUrl: URL },
-  ): Promise<FinishedFlow> {
-    const flow = input.state ? await store.consumeFlow(ctx, input.state, ctx.clock.now()) : undefined;
+  /** Consumes the flow named by `state` and checks it belongs to this browser. */
+  async function consumeFlow(ctx: Ctx, state: string | undefined, seed: string | undefined) {
+    const flow = state ? await store.consumeFlow(ctx, state, ctx.clock.now()) : undefined;
     if (!flow) {
       await auditFailure(ctx, undefined, 'flow_invalid');
       throw new GatehouseError(ssoErrors.flowInvalid);
     }
     const connection = await deps.loadConnection(ctx, flow.connection_id);
     if (!connection) throw new GatehouseError(ssoErrors.flowInvalid);
-    if (!input.seed || !constantTimeEqualDigests(digestSecret(input.seed), flow.binding_digest)) {
+    if (!seed || !constantTimeEqualDigests(digestSecret(seed), flow.binding_digest)) {
       await auditFailure(ctx, connection, 'browser_mismatch');
       throw new GatehouseError(ssoErrors.flowBrowserMismatch);
     }
@@ -304,26 +378,43 @@ export function createSignInFunctions(deps: SignInDeps) {
       await auditFailure(ctx, connection, 'connection_disabled');
       throw new GatehouseError(ssoErrors.connectionDisabled);
     }
-    let signIn: VerifiedSignIn;
-    try {
-      signIn = await deps.oidc.completeSignIn(connection, input.callbackUrl, {
-        state: flow.state,
-        ...flowSecrets(input.seed),
-      });
-    } catch (error) {
-      const step = error instanceof OidcStepError ? error.step : 'token_exchange';
-      const reason = error instanceof OidcStepError ? error.reason : 'unexpected error';
-      await auditFailure(ctx, connection, 'response_rejected', { step, detail: reason, purpose });
-      if (purpose === 'test')
-        return { purpose, connectionId: connection.id, steps: [{ step, ok: false, detail: reason }] };
-      const definition =
-        step === 'authorization_response' && /answered/.test(reason)
-          ? ssoErrors.idpError
-          : ssoErrors.responseRejected;
-      throw new GatehouseError(definition, { detail: `${step}: ${reason}`, cause: error });
-    }
+    return { flow, connection, purpose, seed };
+  }
+
+  /** A protocol check failed: audited, then a report line (test sign-in) or the refusal. */
+  async function protocolFailure(
+    ctx: Ctx,
+    connection: LoadedConnection,
+    purpose: FlowPurpose,
+    failure: { step: string; reason: string; idpRefused: boolean; cause: unknown },
+  ): Promise<FinishedFlow> {
+    await auditFailure(ctx, connection, 'response_rejected', {
+      step: failure.step,
+      detail: failure.reason,
+      purpose,
+    });
+    if (purpose === 'test')
+      return {
+        purpose,
+        connectionId: connection.id,
+        steps: [{ step: failure.step, ok: false, detail: failure.reason }],
+      };
+    throw new GatehouseError(failure.idpRefused ? ssoErrors.idpError : ssoErrors.responseRejected, {
+      detail: `${failure.step}: ${failure.reason}`,
+      cause: failure.cause,
+    });
+  }
+
+  /** The verified identity becomes a session, or a report for a test sign-in. */
+  async function conclude(
+    ctx: Ctx,
+    connection: LoadedConnection,
+    purpose: FlowPurpose,
+    identity: IdpIdentity,
+    returnTo: string | null,
+  ): Promise<FinishedFlow> {
     if (purpose === 'test') {
-      const steps = await testReport(ctx, connection, signIn);
+      const steps = await testReport(ctx, connection, identity);
       await deps.audit.append(ctx, {
         orgId: connection.orgId,
         action: 'sso.connection_tested',
@@ -333,17 +424,106 @@ export function createSignInFunctions(deps: SignInDeps) {
       return { purpose, connectionId: connection.id, steps };
     }
     try {
-      const session = await signInUser(ctx, connection, signIn);
-      return { purpose, session, returnTo: flow.return_to };
+      const session = await signInUser(ctx, connection, identity);
+      return { purpose, session, returnTo };
     } catch (error) {
       if (error instanceof GatehouseError && error.status < 500)
         await auditFailure(ctx, connection, error.code, {
-          subject: signIn.subject,
+          subject: identity.subject,
           ...(error.detail ? { detail: error.detail } : {}),
         });
       throw error;
     }
   }
 
-  return { startFlow, finishFlow };
+  /** The OIDC callback: consumes the flow and signs the user in (or reports, for a test sign-in). */
+  async function finishFlow(
+    ctx: Ctx,
+    input: { state: string | undefined; seed: string | undefined; callbackUrl: URL },
+  ): Promise<FinishedFlow> {
+    const { flow, connection, purpose, seed } = await consumeFlow(ctx, input.state, input.seed);
+    if (connection.type !== 'oidc') throw new GatehouseError(ssoErrors.flowInvalid);
+    let signIn: VerifiedSignIn;
+    try {
+      signIn = await deps.oidc.completeSignIn(connection, input.callbackUrl, {
+        state: flow.state,
+        ...flowSecrets(seed),
+      });
+    } catch (error) {
+      const step = error instanceof OidcStepError ? error.step : 'token_exchange';
+      const reason = error instanceof OidcStepError ? error.reason : 'unexpected error';
+      return protocolFailure(ctx, connection, purpose, {
+        step,
+        reason,
+        idpRefused: step === 'authorization_response' && /answered/.test(reason),
+        cause: error,
+      });
+    }
+    return conclude(ctx, connection, purpose, oidcIdentity(connection, signIn), flow.return_to);
+  }
+
+  /**
+   * The SAML ACS: a Response posted by the browser, for the connection in the URL. With a
+   * RelayState it must answer the AuthnRequest of this browser's flow; without one it is
+   * IdP-initiated, refused unless the connection allows it.
+   */
+  async function finishSamlFlow(
+    ctx: Ctx,
+    input: {
+      connectionId: string;
+      samlResponse: string;
+      relayState: string | undefined;
+      seed: string | undefined;
+    },
+  ): Promise<FinishedFlow> {
+    let connection: LoadedConnection | undefined;
+    let purpose: FlowPurpose = 'sign_in';
+    let expected: ExpectedRequest | null = null;
+    let returnTo: string | null = null;
+    if (input.relayState) {
+      const consumed = await consumeFlow(ctx, input.relayState, input.seed);
+      if (consumed.connection.id !== input.connectionId || consumed.flow.saml_request_id === null) {
+        await auditFailure(ctx, consumed.connection, 'flow_connection_mismatch');
+        throw new GatehouseError(ssoErrors.flowInvalid);
+      }
+      ({ connection, purpose } = consumed);
+      expected = { requestId: consumed.flow.saml_request_id, issuedAt: Number(consumed.flow.created_at) };
+      returnTo = consumed.flow.return_to;
+    } else {
+      connection = await deps.loadConnection(ctx, input.connectionId);
+      if (connection?.type !== 'saml') throw new GatehouseError(ssoErrors.flowInvalid);
+      if (!connection.settings.allow_unsolicited || !connection.enabled) {
+        await auditFailure(ctx, connection, 'unsolicited_refused');
+        throw new GatehouseError(ssoErrors.unsolicitedRefused);
+      }
+    }
+    if (connection.type !== 'saml') throw new GatehouseError(ssoErrors.flowInvalid);
+    let verified: SamlIdentity;
+    try {
+      verified = await deps.saml.validateResponse(
+        connection.id,
+        connection.settings,
+        input.samlResponse,
+        expected,
+      );
+    } catch (error) {
+      const step = error instanceof SamlStepError ? error.step : 'saml_response';
+      const reason = error instanceof SamlStepError ? error.reason : 'unexpected error';
+      if (!(error instanceof SamlStepError))
+        ctx.log.error({ err: error }, 'SAML validation failed unexpectedly');
+      return protocolFailure(ctx, connection, purpose, {
+        step,
+        reason,
+        idpRefused: /status/i.test(reason),
+        cause: error,
+      });
+    }
+    if (!(await store.recordSamlAssertion(ctx, connection.id, verified.assertionId, verified.validUntil))) {
+      await auditFailure(ctx, connection, 'assertion_replayed', { assertion_id: verified.assertionId });
+      throw new GatehouseError(ssoErrors.assertionReplayed);
+    }
+    return conclude(ctx, connection, purpose, samlIdentity(connection, verified), returnTo);
+  }
+
+  return { startFlow, finishFlow, finishSamlFlow };
 }

@@ -217,3 +217,34 @@ export async function selectSsoManagedMembers(ctx: Ctx, orgId: string) {
     };
   });
 }
+
+/**
+ * Remembers a SAML assertion id until it expires; false when it was already used (a replay),
+ * decided by the primary key on every node alike.
+ */
+export async function recordSamlAssertion(
+  ctx: Ctx,
+  connectionId: string,
+  assertionId: string,
+  expiresAt: number,
+): Promise<boolean> {
+  const result = await ctx.db
+    .insertInto('sso_saml_assertions')
+    .values({ connection_id: connectionId, assertion_id: assertionId, expires_at: expiresAt })
+    .onConflict((oc) => oc.columns(['connection_id', 'assertion_id']).doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+}
+
+export async function deleteExpiredSamlAssertions(ctx: Ctx, now: number): Promise<number> {
+  const result = await ctx.db
+    .deleteFrom('sso_saml_assertions')
+    .where('expires_at', '<=', now)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/** Every SAML connection of every org: the metadata refresh walks them. */
+export function selectSamlConnections(ctx: Ctx): Promise<ConnectionRow[]> {
+  return ctx.db.selectFrom('sso_connections').selectAll().where('type', '=', 'saml').orderBy('id').execute();
+}

@@ -112,3 +112,100 @@ export async function auditEvents(t: TestApp, orgId: string, action: string) {
   const page = await t.services.audit.list(t.services.systemContext('test'), orgId, { action, limit: 100 });
   return page.items;
 }
+
+export interface SamlTrip {
+  readonly acs: LightMyRequestResponse;
+  readonly cookies: Record<string, string>;
+  /** What the browser posted to the ACS, to replay it. */
+  readonly posted: { path: string; form: Record<string, string> };
+}
+
+/** Posts a SAML response form to Gatehouse's ACS as the browser would, with its cookies. */
+export function postToAcs(
+  t: TestApp,
+  acsUrl: string,
+  fields: Record<string, string | undefined>,
+  cookies: Record<string, string> = {},
+): Promise<LightMyRequestResponse> {
+  const url = new URL(acsUrl);
+  const body = new URLSearchParams();
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined) body.set(k, v);
+  return t.app.inject({
+    method: 'POST',
+    url: url.pathname,
+    cookies,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: body.toString(),
+  });
+}
+
+/**
+ * GET `startPath` on Gatehouse, let the SAML IdP answer the AuthnRequest (`respond` builds
+ * the POST, honest or forged), then post it to the ACS with the browser's cookies.
+ */
+export async function samlTrip(
+  t: TestApp,
+  startPath: string,
+  respond: (
+    redirectUrl: string,
+  ) => Promise<{ acsUrl: string; form: { SAMLResponse: string; RelayState?: string } }>,
+  options: { cookies?: Record<string, string>; dropFlowCookie?: boolean } = {},
+): Promise<SamlTrip> {
+  const jar: Record<string, string> = { ...(options.cookies ?? {}) };
+  const start = await t.app.inject({ method: 'GET', url: startPath, cookies: jar });
+  assert.equal(start.statusCode, 303, start.body);
+  absorb(jar, start);
+  const post = await respond(String(start.headers.location));
+  const sent = { ...jar };
+  if (options.dropFlowCookie) delete sent.gatehouse_sso;
+  const form = {
+    SAMLResponse: post.form.SAMLResponse,
+    ...(post.form.RelayState ? { RelayState: post.form.RelayState } : {}),
+  };
+  const acs = await postToAcs(t, post.acsUrl, form, sent);
+  absorb(jar, acs);
+  return { acs, cookies: jar, posted: { path: post.acsUrl, form } };
+}
+
+/** Creates a SAML connection from the IdP's metadata URL and claims `domain` for it (operator-verified). */
+export async function setUpSamlConnection(
+  t: TestApp,
+  admin: Browser,
+  org: string,
+  input: {
+    metadataUrl: string;
+    domain: string;
+    rules?: { value: string; role: 'admin' | 'user' | 'viewer' }[];
+    extra?: Record<string, unknown>;
+  },
+): Promise<{ id: string; acs_url: string; sp_entity_id: string }> {
+  const created = await asBrowser(t, admin, {
+    method: 'POST',
+    url: `/v1/orgs/${org}/sso/connections`,
+    payload: {
+      type: 'saml',
+      name: `SAML ${input.domain}`,
+      metadata_url: input.metadataUrl,
+      trust_email: true,
+      ...(input.extra ?? {}),
+    },
+  });
+  assert.equal(created.statusCode, 201, created.body);
+  const connection = created.json() as { id: string; acs_url: string; sp_entity_id: string };
+  const domain = await asBrowser(t, admin, {
+    method: 'POST',
+    url: `/v1/orgs/${org}/sso/domains`,
+    payload: { domain: input.domain, connection_id: connection.id },
+  });
+  assert.equal(domain.statusCode, 201, domain.body);
+  await t.services.sso.verifyDomainByOperator(t.services.systemContext('test'), input.domain);
+  for (const rule of input.rules ?? []) {
+    const res = await asBrowser(t, admin, {
+      method: 'POST',
+      url: `/v1/orgs/${org}/role-rules`,
+      payload: { match: 'group', value: rule.value, role: rule.role },
+    });
+    assert.equal(res.statusCode, 201, res.body);
+  }
+  return connection;
+}

@@ -18,6 +18,8 @@ const PUBLIC_PATHS: readonly (string | RegExp)[] = [
   // SSO sign-in: the start of a flow and the IdP's redirect back.
   '/sso/:connection_id/start',
   '/sso/oidc/callback',
+  '/sso/saml/:connection_id/metadata',
+  '/sso/saml/:connection_id/acs',
   '/',
   /^\/assets\/[^:*]+$/,
   '/admin',

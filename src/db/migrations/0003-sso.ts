@@ -67,11 +67,25 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('purpose', 'text', (c) => c.notNull())
     .addColumn('return_to', 'text')
     .addColumn('login_hint', 'text')
+    // SAML: the AuthnRequest ID the Response must answer (InResponseTo), bound to this flow.
+    .addColumn('saml_request_id', 'text')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('expires_at', 'bigint', (c) => c.notNull())
     .addColumn('consumed_at', 'bigint')
     .execute();
   await db.schema.createIndex('sso_flows_expiry_idx').on('sso_flows').column('expires_at').execute();
+
+  // SAML assertion ids already used, per connection, kept until the assertion expires: a
+  // replayed assertion is refused on every node.
+  await db.schema
+    .createTable('sso_saml_assertions')
+    .addColumn('connection_id', 'text', (c) =>
+      c.notNull().references('sso_connections.id').onDelete('cascade'),
+    )
+    .addColumn('assertion_id', 'text', (c) => c.notNull())
+    .addColumn('expires_at', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint('sso_saml_assertions_pk', ['connection_id', 'assertion_id'])
+    .execute();
 
   await db.schema
     .createTable('role_rules')
@@ -104,6 +118,13 @@ export async function down(db: AnyDb): Promise<void> {
   await db.schema.alterTable('orgs').dropColumn('break_glass_user_id').execute();
   await db.schema.alterTable('orgs').dropColumn('sso_required').execute();
   await db.schema.alterTable('memberships').dropColumn('role_reason_json').execute();
-  for (const table of ['role_rules', 'sso_flows', 'sso_identities', 'sso_domains', 'sso_connections'])
+  for (const table of [
+    'role_rules',
+    'sso_saml_assertions',
+    'sso_flows',
+    'sso_identities',
+    'sso_domains',
+    'sso_connections',
+  ])
     await db.schema.dropTable(table).ifExists().execute();
 }
