@@ -88,7 +88,7 @@ describeEachBackend('SSO management', (get) => {
       'preset',
     );
     assertError(
-      await create(admin, { ...VALID, name: 'E', type: 'saml' }),
+      await create(admin, { ...VALID, name: 'E', type: 'ldap' }),
       400,
       'sso_type_unsupported',
       'type',
@@ -102,6 +102,43 @@ describeEachBackend('SSO management', (get) => {
     assertError(await create(admin, { ...VALID, name: 'Okta' }), 409, 'sso_connection_name_taken', 'name');
     const unknownField = await create(admin, { ...VALID, name: 'G', surprise: true });
     assert.equal(unknownField.statusCode, 400, unknownField.body);
+  });
+
+  it('refuses SAML connections whose metadata is missing, hostile or not a certificate', async () => {
+    const saml = (extra: Record<string, unknown>) =>
+      create(admin, { type: 'saml', name: `S${Math.random()}`, ...extra });
+    assertError(await saml({}), 400, 'sso_saml_metadata_invalid', 'metadata_xml');
+    const withDtd =
+      '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><EntityDescriptor>&e;</EntityDescriptor>';
+    assertError(await saml({ metadata_xml: withDtd }), 400, 'sso_saml_metadata_invalid', 'metadata_xml');
+    assertError(
+      await saml({ metadata_xml: '<not-closed' }),
+      400,
+      'sso_saml_metadata_invalid',
+      'metadata_xml',
+    );
+    assertError(
+      await saml({ metadata_url: 'http://idp.example/metadata' }),
+      400,
+      'sso_saml_metadata_invalid',
+      'metadata_url',
+    );
+    assertError(
+      await saml({
+        idp_entity_id: 'https://idp.example',
+        idp_sso_url: 'https://idp.example/sso',
+        idp_certificates: ['not a certificate'],
+      }),
+      400,
+      'sso_saml_metadata_invalid',
+      'idp_certificates[0]',
+    );
+    assertError(
+      await saml({ idp_entity_id: 'https://idp.example' }),
+      400,
+      'sso_saml_metadata_invalid',
+      'idp_sso_url',
+    );
   });
 
   it('lets only admins manage SSO, and only in their own org', async () => {
