@@ -234,6 +234,28 @@ describeEachBackend('OIDC sign-in', (get) => {
     assert.equal(trip.cookies.gatehouse_session, undefined);
   });
 
+  it('previews who would gain or lose which role under a proposed rule set, leaving pinned roles out', async () => {
+    const res = await asBrowser(t, admin, {
+      method: 'POST',
+      url: '/v1/orgs/corp/role-rules/preview',
+      payload: { rules: [{ match: 'group', value: 'everyone', role: 'viewer' }] },
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    const preview = res.json() as {
+      evaluated: number;
+      changes: { email: string; from: string; to: string; matched: string | null }[];
+    };
+    // Alice (admin through gatehouse-admins) would become a viewer through `everyone`; Carl
+    // (no groups now) stays at the default; Uma's role is pinned and not evaluated.
+    assert.deepEqual(
+      preview.changes.map((c) => [c.email, c.from, c.to, c.matched]),
+      [['alice@corp.example', 'admin', 'viewer', 'everyone']],
+    );
+    assert.equal(preview.evaluated, 2);
+    const rules = await asBrowser(t, admin, { method: 'GET', url: '/v1/orgs/corp/role-rules' });
+    assert.equal(rules.json().data.length, 2, 'a preview saves nothing');
+  });
+
   it('shows the password form for an email whose domain has no SSO', async () => {
     const page = await t.app.inject({ method: 'GET', url: '/login' });
     const csrf = page.cookies.find((c) => c.name === 'gatehouse_csrf');
