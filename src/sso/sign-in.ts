@@ -364,7 +364,12 @@ export function createSignInFunctions(deps: SignInDeps) {
   async function consumeFlow(ctx: Ctx, state: string | undefined, seed: string | undefined) {
     const flow = state ? await store.consumeFlow(ctx, state, ctx.clock.now()) : undefined;
     if (!flow) {
-      await auditFailure(ctx, undefined, 'flow_invalid');
+      // A used or expired flow is recorded in its org's log (a replay is worth an admin's eye);
+      // a state Gatehouse never issued only in the instance log.
+      const known = state ? await store.selectFlow(ctx, state) : undefined;
+      const owner = known ? await deps.loadConnection(ctx, known.connection_id) : undefined;
+      const reason = !known ? 'flow_invalid' : known.consumed_at !== null ? 'flow_replayed' : 'flow_expired';
+      await auditFailure(ctx, owner, reason);
       throw new GatehouseError(ssoErrors.flowInvalid);
     }
     const connection = await deps.loadConnection(ctx, flow.connection_id);

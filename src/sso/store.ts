@@ -146,6 +146,11 @@ export async function consumeFlow(ctx: Ctx, state: string, now: number): Promise
   return ctx.db.selectFrom('sso_flows').selectAll().where('state', '=', state).executeTakeFirst();
 }
 
+/** A flow whatever its state, to say why it could not be consumed (used, or expired). */
+export function selectFlow(ctx: Ctx, state: string): Promise<FlowRow | undefined> {
+  return ctx.db.selectFrom('sso_flows').selectAll().where('state', '=', state).executeTakeFirst();
+}
+
 export async function deleteExpiredFlows(ctx: Ctx, now: number): Promise<number> {
   const result = await ctx.db.deleteFrom('sso_flows').where('expires_at', '<=', now).executeTakeFirst();
   return Number(result.numDeletedRows);

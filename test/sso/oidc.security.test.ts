@@ -3,7 +3,7 @@
 // the audit log names the reason.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, it } from 'node:test';
-import { type Browser, setUpOrgWithAdmin, type TestApp } from '../helpers/app.ts';
+import { asBrowser, type Browser, setUpOrgWithAdmin, type TestApp } from '../helpers/app.ts';
 import { describeEachBackend } from '../helpers/each-backend.ts';
 import { type HostileOidcIdp, startHostileOidcIdp } from '../helpers/hostile-oidc-idp.ts';
 import { auditEvents, type ConnectionBody, setUpOidcConnection, ssoTrip } from '../helpers/sso.ts';
@@ -160,6 +160,30 @@ describeEachBackend('OIDC sign-in refusals', (get) => {
     });
     assert.equal(trip.callback.statusCode, 400, trip.callback.body);
     assert.equal(trip.cookies.gatehouse_session, undefined);
+    // Gatehouse never issued that state: recorded in the instance's log, not an org's.
+    const instance = await t.database.db
+      .selectFrom('audit_events')
+      .select('data_json')
+      .where('action', '=', 'user.sign_in_failed')
+      .where('org_id', 'is', null)
+      .execute();
+    assert.ok(instance.some((e) => JSON.parse(e.data_json).reason === 'flow_invalid'));
+  });
+
+  it('reports, for an admin’s test sign-in, which check the IdP’s answer failed', async () => {
+    idp.forge = (h) => ({ ...h, claims: { ...h.claims, aud: 'another-client' } });
+    const started = await asBrowser(t, admin, {
+      method: 'POST',
+      url: `/v1/orgs/victim/sso/connections/${connection.id}/test`,
+    });
+    assert.equal(started.statusCode, 200, started.body);
+    const url = new URL(started.json().url);
+    const trip = await ssoTrip(t, url.pathname + url.search, (u) => idp.authorize(u));
+    assert.equal(trip.callback.statusCode, 200, trip.callback.body);
+    assert.match(trip.callback.body, /Test sign-in failed/);
+    assert.match(trip.callback.body, /id_token<\/strong>: FAILED/);
+    assert.match(trip.callback.body, /aud/);
+    assert.equal(trip.cookies.gatehouse_session, undefined);
   });
 
   it('refuses a replayed callback (the same code and state a second time)', async () => {
@@ -172,6 +196,8 @@ describeEachBackend('OIDC sign-in refusals', (get) => {
     });
     assert.equal(replay.statusCode, 400, replay.body);
     assert.ok(!replay.cookies.some((c) => c.name === 'gatehouse_session' && c.value !== ''));
+    const failures = await auditEvents(t, orgId, 'user.sign_in_failed');
+    assert.equal(failures[0]!.data.reason, 'flow_replayed');
   });
 
   it('refuses a callback in a browser that did not start the sign-in', async () => {
@@ -204,6 +230,8 @@ describeEachBackend('OIDC sign-in refusals', (get) => {
       return back;
     });
     assert.equal(trip.callback.statusCode, 400, trip.callback.body);
+    const failures = await auditEvents(t, orgId, 'user.sign_in_failed');
+    assert.equal(failures[0]!.data.reason, 'flow_expired');
     const purged = await t.services.sso.purgeExpiredFlows(t.services.systemContext('test'));
     assert.ok(purged >= 1, `purged ${purged}`);
     const left = await t.database.db
