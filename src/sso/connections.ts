@@ -16,7 +16,7 @@ import {
   parseEnvelope,
   serializeEnvelope,
 } from '../core/secrets.ts';
-import { type Ctx, isUniqueViolation, withTx } from '../db/index.ts';
+import { type Ctx, withTx } from '../db/index.ts';
 import { ssoErrors } from './errors.ts';
 import {
   type ClientAuthMethod,
@@ -375,13 +375,7 @@ export function createConnectionFunctions(deps: ConnectionDeps) {
         created_at: now,
         updated_at: now,
       };
-      try {
-        await store.insertConnection(tx, row);
-      } catch (error) {
-        if (isUniqueViolation(error))
-          throw new GatehouseError(ssoErrors.connectionNameTaken, { field: 'name', cause: error });
-        throw error;
-      }
+      await store.insertConnection(tx, row);
       await deps.audit.append(tx, {
         orgId,
         action: 'sso.connection_created',
@@ -484,13 +478,7 @@ export function createConnectionFunctions(deps: ConnectionDeps) {
         Object.assign(changes, { name: patch.name.trim(), name_normalized: normalize(patch.name) });
       if (patch.enabled !== undefined) changes.enabled = patch.enabled ? 1 : 0;
       if ('secret' in next && next.secret) changes.secret_envelope = sealSecret(id, next.secret);
-      try {
-        await store.updateConnection(tx, id, changes);
-      } catch (error) {
-        if (isUniqueViolation(error))
-          throw new GatehouseError(ssoErrors.connectionNameTaken, { field: 'name', cause: error });
-        throw error;
-      }
+      await store.updateConnection(tx, id, changes);
       await deps.audit.append(tx, {
         orgId,
         action: 'sso.connection_updated',

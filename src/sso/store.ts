@@ -1,14 +1,17 @@
 // SQL for SSO: connections, claimed domains, identity links, sign-ins in progress and role
 // rules. Flows are consumed with one conditional UPDATE, so a replayed callback finds
 // nothing to consume on any node.
-import type {
-  Ctx,
-  RoleRulesTable,
-  SsoConnectionsTable,
-  SsoDomainsTable,
-  SsoFlowsTable,
-  SsoIdentitiesTable,
+import { type ErrorDefinition, GatehouseError } from '../core/errors.ts';
+import {
+  type Ctx,
+  isUniqueViolation,
+  type RoleRulesTable,
+  type SsoConnectionsTable,
+  type SsoDomainsTable,
+  type SsoFlowsTable,
+  type SsoIdentitiesTable,
 } from '../db/index.ts';
+import { ssoErrors } from './errors.ts';
 
 export type ConnectionRow = SsoConnectionsTable;
 export type DomainRow = SsoDomainsTable;
@@ -16,8 +19,26 @@ export type IdentityRow = SsoIdentitiesTable;
 export type FlowRow = SsoFlowsTable;
 export type RoleRuleRow = RoleRulesTable;
 
+/** Runs a write, turning a unique violation into the capability's error naming the field. */
+async function unique(
+  work: () => Promise<unknown>,
+  definition: ErrorDefinition,
+  field: string,
+): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new GatehouseError(definition, { field, cause: error });
+    throw error;
+  }
+}
+
 export async function insertConnection(ctx: Ctx, row: ConnectionRow): Promise<void> {
-  await ctx.db.insertInto('sso_connections').values(row).execute();
+  await unique(
+    () => ctx.db.insertInto('sso_connections').values(row).execute(),
+    ssoErrors.connectionNameTaken,
+    'name',
+  );
 }
 
 export function selectConnection(ctx: Ctx, orgId: string, id: string): Promise<ConnectionRow | undefined> {
@@ -43,7 +64,11 @@ export async function updateConnection(
   id: string,
   patch: Partial<Omit<ConnectionRow, 'id' | 'org_id' | 'type' | 'created_at'>>,
 ): Promise<void> {
-  await ctx.db.updateTable('sso_connections').set(patch).where('id', '=', id).execute();
+  await unique(
+    () => ctx.db.updateTable('sso_connections').set(patch).where('id', '=', id).execute(),
+    ssoErrors.connectionNameTaken,
+    'name',
+  );
 }
 
 export async function deleteConnection(ctx: Ctx, orgId: string, id: string): Promise<boolean> {
@@ -56,7 +81,7 @@ export async function deleteConnection(ctx: Ctx, orgId: string, id: string): Pro
 }
 
 export async function insertDomain(ctx: Ctx, row: DomainRow): Promise<void> {
-  await ctx.db.insertInto('sso_domains').values(row).execute();
+  await unique(() => ctx.db.insertInto('sso_domains').values(row).execute(), ssoErrors.domainTaken, 'domain');
 }
 
 export function selectDomains(ctx: Ctx, orgId: string): Promise<DomainRow[]> {

@@ -3,7 +3,7 @@
 // with Gatehouse driven through inject() and the IdP over real HTTP.
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
-import { asBrowser, type Browser, type TestApp } from './app.ts';
+import { asBrowser, type Browser, form, hiddenField, type TestApp } from './app.ts';
 
 export const CALLBACK_URL = 'http://localhost:8080/sso/oidc/callback';
 
@@ -42,14 +42,29 @@ export async function setUpOidcConnection(
   });
   assert.equal(created.statusCode, 201, created.body);
   const connection = created.json() as ConnectionBody;
+  await routeDomain(t, admin, org, connection.id, input.domain, input.rules);
+  return connection;
+}
+
+type GroupRule = { value: string; role: 'admin' | 'user' | 'viewer' };
+
+/** Claims `domain` for the connection (verified by the operator) and adds group rules. */
+async function routeDomain(
+  t: TestApp,
+  admin: Browser,
+  org: string,
+  connectionId: string,
+  domainName: string,
+  rules: readonly GroupRule[] = [],
+): Promise<void> {
   const domain = await asBrowser(t, admin, {
     method: 'POST',
     url: `/v1/orgs/${org}/sso/domains`,
-    payload: { domain: input.domain, connection_id: connection.id, default_role: 'user' },
+    payload: { domain: domainName, connection_id: connectionId, default_role: 'user' },
   });
   assert.equal(domain.statusCode, 201, domain.body);
-  await t.services.sso.verifyDomainByOperator(t.services.systemContext('test'), input.domain);
-  for (const rule of input.rules ?? []) {
+  await t.services.sso.verifyDomainByOperator(t.services.systemContext('test'), domainName);
+  for (const rule of rules) {
     const res = await asBrowser(t, admin, {
       method: 'POST',
       url: `/v1/orgs/${org}/role-rules`,
@@ -57,7 +72,27 @@ export async function setUpOidcConnection(
     });
     assert.equal(res.statusCode, 201, res.body);
   }
-  return connection;
+}
+
+/**
+ * Types the email on /login with no password, as a person does, and returns the start of
+ * the SSO sign-in that home-realm discovery continues to.
+ */
+export async function discoverFromLogin(t: TestApp, email: string): Promise<string> {
+  const page = await t.app.inject({ method: 'GET', url: '/login' });
+  const csrf = page.cookies.find((c) => c.name === 'gatehouse_csrf');
+  assert.ok(csrf, 'the login page sets the form cookie');
+  const submitted = await t.app.inject({
+    method: 'POST',
+    url: '/login',
+    cookies: { gatehouse_csrf: csrf.value },
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: form({ email, csrf_token: hiddenField(page.body, 'csrf_token') }),
+  });
+  assert.equal(submitted.statusCode, 200, submitted.body);
+  const location = /<a id="continue" href="([^"]+)"/.exec(submitted.body)?.[1]?.replaceAll('&amp;', '&');
+  assert.ok(location, `no continue link on the page:\n${submitted.body}`);
+  return location;
 }
 
 export interface SsoTrip {
@@ -192,20 +227,6 @@ export async function setUpSamlConnection(
   });
   assert.equal(created.statusCode, 201, created.body);
   const connection = created.json() as { id: string; acs_url: string; sp_entity_id: string };
-  const domain = await asBrowser(t, admin, {
-    method: 'POST',
-    url: `/v1/orgs/${org}/sso/domains`,
-    payload: { domain: input.domain, connection_id: connection.id },
-  });
-  assert.equal(domain.statusCode, 201, domain.body);
-  await t.services.sso.verifyDomainByOperator(t.services.systemContext('test'), input.domain);
-  for (const rule of input.rules ?? []) {
-    const res = await asBrowser(t, admin, {
-      method: 'POST',
-      url: `/v1/orgs/${org}/role-rules`,
-      payload: { match: 'group', value: rule.value, role: rule.role },
-    });
-    assert.equal(res.statusCode, 201, res.body);
-  }
+  await routeDomain(t, admin, org, connection.id, input.domain, input.rules);
   return connection;
 }

@@ -18,6 +18,7 @@ import {
   auditEvents,
   CALLBACK_URL,
   type ConnectionBody,
+  discoverFromLogin,
   setUpOidcConnection,
   ssoTrip,
 } from '../helpers/sso.ts';
@@ -64,19 +65,7 @@ describeEachBackend('OIDC sign-in', (get) => {
 
   /** Types the email on /login (no password) and follows home-realm discovery through the IdP. */
   async function signInFromLogin(email: string) {
-    const page = await t.app.inject({ method: 'GET', url: '/login' });
-    const csrf = page.cookies.find((c) => c.name === 'gatehouse_csrf');
-    assert.ok(csrf);
-    const submitted = await t.app.inject({
-      method: 'POST',
-      url: '/login',
-      cookies: { gatehouse_csrf: csrf.value },
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: form({ email, csrf_token: hiddenField(page.body, 'csrf_token') }),
-    });
-    assert.equal(submitted.statusCode, 200, submitted.body);
-    const location =
-      /<a id="continue" href="([^"]+)"/.exec(submitted.body)?.[1]?.replaceAll('&amp;', '&') ?? '';
+    const location = await discoverFromLogin(t, email);
     assert.match(location, new RegExp(`^/sso/${connection.id}/start\\?`));
     return ssoTrip(t, location, (url) => idp.authorize(url));
   }

@@ -5,17 +5,10 @@
 // re-reading the metadata.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import {
-  asBrowser,
-  type Browser,
-  form,
-  hiddenField,
-  setUpOrgWithAdmin,
-  type TestApp,
-} from '../helpers/app.ts';
+import { asBrowser, type Browser, setUpOrgWithAdmin, type TestApp } from '../helpers/app.ts';
 import { describeEachBackend } from '../helpers/each-backend.ts';
 import { startTestSamlIdp, type TestSamlIdp } from '../helpers/saml-idp.ts';
-import { auditEvents, samlTrip, setUpSamlConnection } from '../helpers/sso.ts';
+import { auditEvents, discoverFromLogin, samlTrip, setUpSamlConnection } from '../helpers/sso.ts';
 
 describeEachBackend('SAML sign-in', (get) => {
   let t: TestApp;
@@ -49,18 +42,7 @@ describeEachBackend('SAML sign-in', (get) => {
   });
 
   async function signInFromLogin(email: string) {
-    const page = await t.app.inject({ method: 'GET', url: '/login' });
-    const csrf = page.cookies.find((c) => c.name === 'gatehouse_csrf')!;
-    const submitted = await t.app.inject({
-      method: 'POST',
-      url: '/login',
-      cookies: { gatehouse_csrf: csrf.value },
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: form({ email, csrf_token: hiddenField(page.body, 'csrf_token') }),
-    });
-    assert.equal(submitted.statusCode, 200, submitted.body);
-    const location =
-      /<a id="continue" href="([^"]+)"/.exec(submitted.body)?.[1]?.replaceAll('&amp;', '&') ?? '';
+    const location = await discoverFromLogin(t, email);
     assert.match(location, new RegExp(`^/sso/${connection.id}/start\\?`));
     return samlTrip(t, location, (url) =>
       idp.respond(url, { user: { nameId: email, email, groups: groupsOf(email) } }),

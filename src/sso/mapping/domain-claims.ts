@@ -8,7 +8,7 @@ import { isoTime } from '../../core/clock.ts';
 import { GatehouseError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import { generateSecret } from '../../core/secrets.ts';
-import { type Ctx, isUniqueViolation, withTx } from '../../db/index.ts';
+import { type Ctx, withTx } from '../../db/index.ts';
 import { ssoErrors } from '../errors.ts';
 import * as store from '../store.ts';
 import { normalizeDomain, verificationRecord } from './domains.ts';
@@ -78,13 +78,7 @@ export function createDomainFunctions(deps: { audit: AuditService; resolveTxt?: 
         verified_by: null,
         created_at: now,
       };
-      try {
-        await store.insertDomain(tx, row);
-      } catch (error) {
-        if (isUniqueViolation(error))
-          throw new GatehouseError(ssoErrors.domainTaken, { field: 'domain', cause: error });
-        throw error;
-      }
+      await store.insertDomain(tx, row);
       await deps.audit.append(tx, {
         orgId,
         action: 'sso.domain_added',
