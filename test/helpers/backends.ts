@@ -36,7 +36,12 @@ function withDatabase(url: string, database: string): string {
   return u.href;
 }
 
-const templateName = `gatehouse_tpl_${createHash('sha256').update(Object.keys(migrations).join(',')).digest('hex').slice(0, 12)}`;
+// Named by the migrations' names and code, so an edited migration never reuses a template
+// built by its earlier version (the server outlives test runs).
+const migrationsFingerprint = Object.entries(migrations)
+  .map(([name, migration]) => `${name}:${migration.up.toString()}`)
+  .join('\n');
+const templateName = `gatehouse_tpl_${createHash('sha256').update(migrationsFingerprint).digest('hex').slice(0, 12)}`;
 const LOCK_ID = 748_201_337;
 
 async function ensureTemplate(admin: pg.Client): Promise<void> {
