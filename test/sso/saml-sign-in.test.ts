@@ -121,4 +121,31 @@ describeEachBackend('SAML sign-in', (get) => {
     const events = await auditEvents(t, orgId, 'sso.idp_certificates_changed');
     assert.equal(events.length, 1);
   });
+
+  it('reads groups from the attribute the connection names (e.g. public_metadata_groups)', async () => {
+    const patched = await asBrowser(t, admin, {
+      method: 'PATCH',
+      url: `/v1/orgs/samlorg/sso/connections/${connection.id}`,
+      payload: { groups_attribute: 'public_metadata_groups' },
+    });
+    assert.equal(patched.statusCode, 200, patched.body);
+    try {
+      const email = 'ulf@saml.example';
+      const location = await discoverFromLogin(t, email);
+      const trip = await samlTrip(t, location, (url) =>
+        idp.respond(url, {
+          user: { nameId: email, email, groups: ['gatehouse-admins'] },
+          groupsAttribute: 'public_metadata_groups',
+        }),
+      );
+      assert.equal(trip.acs.statusCode, 303, trip.acs.body);
+      assert.deepEqual(await rolesOf(trip.cookies), [['samlorg', 'admin']]);
+    } finally {
+      await asBrowser(t, admin, {
+        method: 'PATCH',
+        url: `/v1/orgs/samlorg/sso/connections/${connection.id}`,
+        payload: { groups_attribute: 'groups' },
+      });
+    }
+  });
 });

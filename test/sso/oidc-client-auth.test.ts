@@ -1,6 +1,6 @@
-// A connection that authenticates to the IdP's token endpoint with private_key_jwt: Gatehouse
-// makes the key pair, the admin registers the public JWK at the IdP, and sign-in works with
-// no client secret anywhere.
+// How a connection authenticates to the IdP's token endpoint: private_key_jwt, where
+// Gatehouse makes the key pair and the admin registers the public JWK at the IdP (no client
+// secret anywhere), and client_secret_post. The test IdP accepts only the registered method.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { asBrowser, setUpOrgWithAdmin, type TestApp } from '../helpers/app.ts';
@@ -8,7 +8,7 @@ import { describeEachBackend } from '../helpers/each-backend.ts';
 import { startTestOidcIdp, type TestOidcIdp } from '../helpers/oidc-idp.ts';
 import { CALLBACK_URL, ssoTrip } from '../helpers/sso.ts';
 
-describeEachBackend('OIDC sign-in with private_key_jwt', (get) => {
+describeEachBackend('OIDC client authentication to the token endpoint', (get) => {
   let t: TestApp;
   let idp: TestOidcIdp | undefined;
 
@@ -63,5 +63,43 @@ describeEachBackend('OIDC sign-in with private_key_jwt', (get) => {
       me.json().orgs.map((o: { slug: string; role: string }) => [o.slug, o.role]),
       [['keyed', 'user']],
     );
+  });
+
+  it('signs in with the client secret in the token request body (client_secret_post)', async () => {
+    const { admin } = await setUpOrgWithAdmin(t, 'posted', 'root@posted.example');
+    const postIdp = await startTestOidcIdp({
+      redirectUris: [CALLBACK_URL],
+      tokenEndpointAuthMethod: 'client_secret_post',
+      users: [{ sub: 'p-pat', email: 'pat@posted.example', groups: [] }],
+    });
+    try {
+      const created = await asBrowser(t, admin, {
+        method: 'POST',
+        url: '/v1/orgs/posted/sso/connections',
+        payload: {
+          type: 'oidc',
+          name: 'Posted IdP',
+          issuer: postIdp.issuer,
+          client_id: postIdp.clientId,
+          client_secret: postIdp.clientSecret,
+          token_endpoint_auth_method: 'client_secret_post',
+        },
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      const id = created.json().id as string;
+      const claim = await asBrowser(t, admin, {
+        method: 'POST',
+        url: '/v1/orgs/posted/sso/domains',
+        payload: { domain: 'posted.example', connection_id: id },
+      });
+      assert.equal(claim.statusCode, 201, claim.body);
+      await t.services.sso.verifyDomainByOperator(t.services.systemContext('test'), 'posted.example');
+      const trip = await ssoTrip(t, `/sso/${id}/start?login_hint=pat%40posted.example`, (url) =>
+        postIdp.authorize(url),
+      );
+      assert.equal(trip.callback.statusCode, 303, trip.callback.body);
+    } finally {
+      await postIdp.close();
+    }
   });
 });
