@@ -7,9 +7,7 @@ import { v1ApiKeyRoutes } from './apikeys/index.ts';
 import { v1AuditRoutes } from './audit/index.ts';
 import {
   collectRoutes,
-  createForwardAuthFastPath,
   createMetricsRegistry,
-  type FastPath,
   type InFlightTracker,
   type RouteEntry,
   registerBrowserSurface,
@@ -23,7 +21,6 @@ import {
   requestLogController,
   requestLoggerFactory,
   sendJsonError,
-  serverWithFastPath,
 } from './http/index.ts';
 import type { Services } from './services.ts';
 import { browserSessionRoutes, v1SessionRoutes } from './sessions/index.ts';
@@ -39,11 +36,7 @@ export interface BuiltApp {
 
 export async function buildApp(services: Services, logger: PinoLogger): Promise<BuiltApp> {
   const { config } = services;
-  // Forward auth is answered before Fastify sees the request (http/forward-auth-fast-path.ts);
-  // it is made below, once the app's durations and in-flight count exist.
-  let forwardAuthFastPath: FastPath | undefined;
   const app = Fastify({
-    serverFactory: serverWithFastPath(() => forwardAuthFastPath),
     loggerInstance: logger as FastifyBaseLogger,
     childLoggerFactory: requestLoggerFactory as never,
     logController: requestLogController(logger),
@@ -64,7 +57,7 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
   app.decorateRequest('orgAccess', undefined);
   app.decorateRequest('csrfToken', undefined);
   const registry = createMetricsRegistry();
-  const { drain, durations } = registerRequestLifecycle(app, {
+  const drain = registerRequestLifecycle(app, {
     db: services.database.db,
     clock: services.clock,
     registry,
@@ -134,16 +127,5 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
       registerStaticAssets(browser);
     },
   );
-  forwardAuthFastPath = createForwardAuthFastPath({
-    resolver: services.resolver,
-    tenancy: services.tenancy,
-    db: services.database.db,
-    clock: services.clock,
-    log: logger,
-    sessionCookie: services.cookies.session,
-    trustProxy: config.trustProxy,
-    durations,
-    drain,
-  });
   return { app, routes, drain };
 }

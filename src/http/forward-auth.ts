@@ -5,15 +5,11 @@
 // a credential that may not do what was asked (`?org=`, `?permission=`, or a write with a
 // read-only credential). Only 2xx, 401 and 403 are used for answers a proxy acts on:
 // nginx turns anything else from an auth subrequest into a 500.
-
-import type { IncomingHttpHeaders } from 'node:http';
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Authentication } from '../authn/index.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decideInOrg, decideSelf, isPermission, isSelfPermission, type Permission } from '../authz/index.ts';
 import { commonErrors, GatehouseError } from '../core/errors.ts';
-import type { Ctx } from '../db/index.ts';
-import type { OrgAccess, TenancyService } from '../tenancy/index.ts';
+import type { TenancyService } from '../tenancy/index.ts';
 import { isSafeMethod } from './csrf.ts';
 import { httpErrors } from './errors.ts';
 import { accessFor, refuse } from './guard.ts';
@@ -23,31 +19,13 @@ const CheckQuery = Type.Object({
   permission: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
 });
 type CheckRoute = { Querystring: Static<typeof CheckQuery> };
-/** Where forward auth lives under /v1, and the methods it answers (Envoy checks with the original one). */
-export const FORWARD_AUTH_PATH = '/authz/check';
-export const CHECK_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
-
-const CheckAnswerSchema = Type.Object({
+const CheckAnswer = Type.Object({
   principal: Type.Object({ kind: Type.String(), id: Type.String(), auth_method: Type.String() }),
   org: Type.Union([
     Type.Object({ id: Type.String(), slug: Type.String(), role: Type.String() }),
     Type.Null(),
   ]),
 });
-
-/** What a check needs to know of the request being checked, whichever transport carried it. */
-export interface CheckInput {
-  readonly method: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly org: string | undefined;
-  readonly permission: string | undefined;
-}
-
-/** The answer to a check that passed: the identity headers for the proxy and the JSON body. */
-export interface CheckAnswer {
-  readonly identity: Readonly<Record<string, string>>;
-  readonly body: Static<typeof CheckAnswerSchema>;
-}
 
 /**
  * Whether the request being checked writes. Envoy sends the check with the original
@@ -56,10 +34,10 @@ export interface CheckAnswer {
  * other through, so the request counts as a write when ANY of them names an unsafe method:
  * a read-only credential then passes only if every one of them says it reads.
  */
-function checksWrite(input: CheckInput): boolean {
-  if (!isSafeMethod(input.method)) return true;
+function checksWrite(request: FastifyRequest): boolean {
+  if (!isSafeMethod(request.method)) return true;
   for (const name of ['x-forwarded-method', 'x-original-method'] as const) {
-    const header = input.headers[name];
+    const header = request.headers[name];
     for (const value of Array.isArray(header) ? header : header === undefined ? [] : [header]) {
       if (!isSafeMethod(value.trim().toUpperCase())) return true;
     }
@@ -77,82 +55,50 @@ function requestedPermission(raw: string | undefined): Permission | undefined {
   return raw;
 }
 
-function answerFor(
-  auth: Authentication,
-  access: OrgAccess | undefined,
-  input: CheckInput,
-  permission: Permission | undefined,
-): CheckAnswer {
-  const { principal } = auth;
-  if (input.org !== undefined && !access)
-    throw new GatehouseError(httpErrors.orgAccessDenied, { field: 'org' });
-  if (permission !== undefined) {
-    if (isSelfPermission(permission)) refuse(decideSelf(principal, permission), permission);
-    else if (!access)
-      throw new GatehouseError(commonErrors.invalidRequest, {
-        field: 'org',
-        message: `"${permission}" is checked in an organization: add ?org=.`,
-      });
-    else refuse(decideInOrg(principal, access.role, permission), permission);
-  }
-  // Every identity header is always sent, empty when it does not apply, so a proxy that
-  // copies them upstream (Envoy's allowed_upstream_headers) overwrites any copy a client
-  // forged instead of letting it through.
-  return {
-    identity: {
-      'x-gatehouse-principal-kind': principal.kind,
-      'x-gatehouse-user': principal.id,
-      'x-gatehouse-auth-method': principal.authMethod,
-      'x-gatehouse-org': access?.org.id ?? '',
-      'x-gatehouse-org-slug': access?.org.slug ?? '',
-      'x-gatehouse-role': access?.role ?? '',
-      'x-gatehouse-read-only': principal.readOnly ? 'true' : 'false',
-    },
-    body: {
-      principal: { kind: principal.kind, id: principal.id, auth_method: principal.authMethod },
-      org: access ? { id: access.org.id, slug: access.org.slug, role: access.role } : null,
-    },
-  };
-}
-
-/**
- * Decides a check for an authenticated caller (SPEC §4): throws the refusal, answers
- * synchronously unless the caller's role in `?org=` had to be looked up. Shared by the
- * Fastify route and the fast path (forward-auth-fast-path.ts), so both answer alike.
- */
-export function decideCheck(
-  ctx: Ctx,
-  auth: Authentication,
-  tenancy: TenancyService,
-  input: CheckInput,
-): CheckAnswer | Promise<CheckAnswer> {
-  const permission = requestedPermission(input.permission);
-  if (auth.principal.readOnly && checksWrite(input))
-    throw new GatehouseError(httpErrors.readOnlyCredential, { field: 'method' });
-  const orgRef = input.org ?? auth.boundOrg?.org.id;
-  const found = orgRef === undefined ? undefined : accessFor(ctx, auth, tenancy, orgRef);
-  return found instanceof Promise
-    ? found.then((access) => answerFor(auth, access, input, permission))
-    : answerFor(auth, found, input, permission);
-}
-
 export function registerForwardAuth(app: FastifyInstance, tenancy: TenancyService): void {
   app.route<CheckRoute>({
     // Every method, because Envoy's HTTP ext_authz checks with the original one.
-    method: [...CHECK_METHODS],
-    url: FORWARD_AUTH_PATH,
+    method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    url: '/authz/check',
     config: { permission: 'authz:check', csrf: 'not_a_state_change' },
-    schema: { querystring: CheckQuery, response: { 200: CheckAnswerSchema } },
+    schema: { querystring: CheckQuery, response: { 200: CheckAnswer } },
     handler: async function checkAuthorization(request, reply: FastifyReply) {
-      const decided = decideCheck(request.ctx, request.auth!, tenancy, {
-        method: request.method,
-        headers: request.headers,
-        org: request.query.org,
-        permission: request.query.permission,
-      });
-      const answer = decided instanceof Promise ? await decided : decided;
-      reply.headers(answer.identity);
-      return answer.body;
+      const auth = request.auth!;
+      const { principal } = auth;
+      const permission = requestedPermission(request.query.permission);
+      if (principal.readOnly && checksWrite(request))
+        throw new GatehouseError(httpErrors.readOnlyCredential, { field: 'method' });
+      const orgRef = request.query.org ?? auth.boundOrg?.org.id;
+      const found = orgRef === undefined ? undefined : accessFor(request.ctx, auth, tenancy, orgRef);
+      const access = found instanceof Promise ? await found : found;
+      if (orgRef !== undefined && !access)
+        throw new GatehouseError(httpErrors.orgAccessDenied, { field: 'org' });
+      if (permission !== undefined) {
+        if (isSelfPermission(permission)) refuse(decideSelf(principal, permission), permission);
+        else if (!access)
+          throw new GatehouseError(commonErrors.invalidRequest, {
+            field: 'org',
+            message: `"${permission}" is checked in an organization: add ?org=.`,
+          });
+        else refuse(decideInOrg(principal, access.role, permission), permission);
+      }
+      // Every identity header is always sent, empty when it does not apply, so a proxy that
+      // copies them upstream (Envoy's allowed_upstream_headers) overwrites any copy a client
+      // forged instead of letting it through.
+      const identity: Record<string, string> = {
+        'x-gatehouse-principal-kind': principal.kind,
+        'x-gatehouse-user': principal.id,
+        'x-gatehouse-auth-method': principal.authMethod,
+        'x-gatehouse-org': access?.org.id ?? '',
+        'x-gatehouse-org-slug': access?.org.slug ?? '',
+        'x-gatehouse-role': access?.role ?? '',
+        'x-gatehouse-read-only': principal.readOnly ? 'true' : 'false',
+      };
+      reply.headers(identity);
+      return {
+        principal: { kind: principal.kind, id: principal.id, auth_method: principal.authMethod },
+        org: access ? { id: access.org.id, slug: access.org.slug, role: access.role } : null,
+      };
     },
   });
 }

@@ -25,21 +25,6 @@ export function createInFlightTracker() {
       inFlight += 1;
       if (draining) reply.header('connection', 'close');
     },
-    /** For a request served below Fastify (forward auth's fast path): counts it; call the answer once it is done. */
-    track(): () => void {
-      inFlight += 1;
-      let ended = false;
-      return () => {
-        if (ended) return;
-        ended = true;
-        inFlight -= 1;
-        if (inFlight === 0) for (const wake of waiters.splice(0)) wake();
-      };
-    },
-    /** True once shutdown started: the fast path then leaves requests to Fastify, which answers them as closing. */
-    get draining(): boolean {
-      return draining;
-    },
     end(request: FastifyRequest): void {
       if (!(request as Tracked)[counted]) return;
       (request as Tracked)[counted] = false;

@@ -4,7 +4,6 @@ export { type BrowserSurfaceDeps, registerBrowserSurface } from './browser-surfa
 export { CSRF_HEADER, sessionCsrfToken } from './csrf.ts';
 export { httpErrors } from './errors.ts';
 export { registerForwardAuth } from './forward-auth.ts';
-export { createForwardAuthFastPath, type FastPath, serverWithFastPath } from './forward-auth-fast-path.ts';
 export type { InFlightTracker } from './in-flight.ts';
 export {
   createMetricsRegistry,

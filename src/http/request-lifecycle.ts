@@ -8,12 +8,12 @@ import type { Clock } from '../core/clock.ts';
 import type { Db } from '../db/index.ts';
 import { createInFlightTracker, type InFlightTracker } from './in-flight.ts';
 import { attachContext } from './request-context.ts';
-import { type RequestDurations, registerRequestDurations } from './request-durations.ts';
+import { registerRequestDurations } from './request-durations.ts';
 
 export function registerRequestLifecycle(
   app: FastifyInstance,
   deps: { db: Db; clock: Clock; registry: Registry },
-): { drain: InFlightTracker; durations: RequestDurations } {
+): InFlightTracker {
   const drain = createInFlightTracker();
   const durations = registerRequestDurations(deps.registry);
   app.addHook('onRequest', (request, reply, next) => {
@@ -37,5 +37,5 @@ export function registerRequestLifecycle(
     drain.end(request);
     next();
   });
-  return { drain, durations };
+  return drain;
 }
