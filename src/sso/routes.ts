@@ -1,22 +1,15 @@
-// Routes of the SSO capability. /v1 (admins): connections, test sign-ins, claimed domains,
-// role rules and their preview, and the role explanation of a member. Browser: the start of
-// a sign-in and the OIDC callback.
+// The /v1 routes of the SSO capability (admins): connections and their test sign-ins, the
+// presets, claimed domains, role rules and their preview, and the role explanation of a
+// member. The browser side of sign-in is in sign-in-routes.ts.
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { roles } from '../authz/index.ts';
 import { GatehouseError } from '../core/errors.ts';
-import {
-  type CookieNames,
-  type SessionsService,
-  safeReturnTo,
-  sessionCookieOptions,
-} from '../sessions/index.ts';
+import type { CookieNames, SessionsService } from '../sessions/index.ts';
 import { requireOrg, tenancyErrors } from '../tenancy/index.ts';
-import { renderSsoTestReport } from '../web/index.ts';
-import { ssoErrors } from './errors.ts';
-import { oidcPresets } from './presets.ts';
-import { OIDC_CALLBACK_PATH, type SsoService } from './service.ts';
-import { type FinishedFlow, FLOW_LIFETIME_MS } from './sign-in.ts';
+import { oidcPresets, samlPresets } from './presets.ts';
+import type { SsoService } from './service.ts';
+import { FLOW_LIFETIME_MS } from './sign-in.ts';
 
 export interface SsoRouteOptions {
   readonly sso: SsoService;
@@ -189,16 +182,26 @@ export const v1SsoRoutes: FastifyPluginAsync<SsoRouteOptions> = async (app, opts
 
   app.get('/sso/presets', { config: { permission: 'profile:own' } }, async function listSsoPresets() {
     return {
-      data: oidcPresets.map((p) => ({
-        id: p.id,
-        label: p.label,
-        type: p.type,
-        issuer: p.issuer ?? null,
-        issuer_example: p.issuerExample,
-        scopes: p.scopes,
-        groups_claim: p.groupsClaim,
-        social: p.social,
-      })),
+      data: [
+        ...oidcPresets.map((p) => ({
+          id: p.id,
+          label: p.label,
+          type: p.type,
+          issuer: p.issuer ?? null,
+          issuer_example: p.issuerExample,
+          scopes: p.scopes,
+          groups_claim: p.groupsClaim,
+          social: p.social,
+        })),
+        ...samlPresets.map((p) => ({
+          id: p.id,
+          label: p.label,
+          type: p.type,
+          email_attribute: p.emailAttribute,
+          name_attribute: p.nameAttribute,
+          groups_attribute: p.groupsAttribute,
+        })),
+      ],
     };
   });
 
@@ -404,7 +407,19 @@ export const v1SsoRoutes: FastifyPluginAsync<SsoRouteOptions> = async (app, opts
 
   app.get<{ Params: Static<typeof MemberParams> }>(
     '/orgs/:org/members/:user_id/role-explanation',
-    { config: { permission: 'members:read' }, schema: { params: MemberParams } },
+    {
+      config: { permission: 'members:read' },
+      schema: {
+        params: MemberParams,
+        response: {
+          200: Type.Object({
+            role: RoleSchema,
+            role_source: Type.String(),
+            reason: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+          }),
+        },
+      },
+    },
     async function explainMemberRole(request) {
       const explanation = await sso.explainRole(
         request.ctx,
@@ -413,124 +428,6 @@ export const v1SsoRoutes: FastifyPluginAsync<SsoRouteOptions> = async (app, opts
       );
       if (!explanation) throw new GatehouseError(tenancyErrors.userNotFound, { field: 'user_id' });
       return { role: explanation.role, role_source: explanation.roleSource, reason: explanation.reason };
-    },
-  );
-};
-
-/** The browser's flow cookie: the seed that binds a sign-in to the browser that started it. */
-function flowCookieName(secure: boolean): string {
-  return secure ? '__Secure-gatehouse_sso' : 'gatehouse_sso';
-}
-
-const StartQuery = Type.Object({
-  login_hint: Type.Optional(Type.String({ maxLength: 320 })),
-  return_to: Type.Optional(Type.String({ maxLength: 512 })),
-  test: Type.Optional(Type.Literal('1')),
-});
-const StartParams = Type.Object({ connection_id: Type.String({ pattern: '^ssc_[0-9a-z]{26}$' }) });
-const SamlParams = StartParams;
-const AcsBody = Type.Object({
-  SAMLResponse: Type.String({ minLength: 1, maxLength: 400 * 1024 }),
-  RelayState: Type.Optional(Type.String({ maxLength: 200 })),
-});
-
-export const browserSsoRoutes: FastifyPluginAsync<SsoRouteOptions> = async (app, opts) => {
-  const { sso, sessions, cookies, secureCookies } = opts;
-  const flowCookie = flowCookieName(secureCookies);
-  // Under /sso, where start and callback live; Lax is sent on the IdP's top-level redirect back.
-  const flowCookieOptions = { path: '/sso', httpOnly: true, sameSite: 'lax' as const, secure: secureCookies };
-
-  app.get<{ Params: Static<typeof StartParams>; Querystring: Static<typeof StartQuery> }>(
-    '/sso/:connection_id/start',
-    { config: { permission: 'public' }, schema: { params: StartParams, querystring: StartQuery } },
-    async function startSsoSignIn(request, reply: FastifyReply) {
-      const { login_hint, return_to, test } = request.query;
-      const flow = await sso.startFlow(request.ctx, request.params.connection_id, {
-        purpose: test === '1' ? 'test' : 'sign_in',
-        loginHint: login_hint,
-        returnTo: return_to === undefined ? undefined : safeReturnTo(return_to),
-      });
-      // A SAML response comes back as a POST from the IdP's page: on https the cookie must be
-      // SameSite=None to be sent with it (browsers refuse None without Secure; on plain http,
-      // used for loopback development, Lax is kept).
-      const sameSite = flow.returnsByCrossSitePost && secureCookies ? ('none' as const) : ('lax' as const);
-      reply.setCookie(flowCookie, flow.seed, {
-        ...flowCookieOptions,
-        sameSite,
-        maxAge: FLOW_LIFETIME_MS / 1000,
-      });
-      return reply.redirect(flow.authorizationUrl, 303);
-    },
-  );
-
-  /** Signs the browser in after a finished flow, or shows the test report. */
-  async function land(request: FastifyRequest, reply: FastifyReply, finished: FinishedFlow) {
-    if (finished.purpose === 'test')
-      return reply.type('text/html; charset=utf-8').send(renderSsoTestReport({ steps: finished.steps }));
-    const previous = request.cookies[cookies.session];
-    if (previous) await sessions.endSessionByToken(request.ctx, previous);
-    reply.setCookie(
-      cookies.session,
-      finished.session.token,
-      sessionCookieOptions(secureCookies, finished.session.expiresAt),
-    );
-    return reply.redirect(safeReturnTo(finished.returnTo ?? undefined), 303);
-  }
-
-  app.get<{ Params: Static<typeof SamlParams> }>(
-    '/sso/saml/:connection_id/metadata',
-    { config: { permission: 'public' }, schema: { params: SamlParams } },
-    async function samlServiceProviderMetadata(request, reply) {
-      const xml = await sso.serviceProviderMetadata(request.ctx, request.params.connection_id);
-      if (!xml) throw new GatehouseError(ssoErrors.connectionNotFound, { field: 'connection_id' });
-      return reply.type('application/samlmetadata+xml; charset=utf-8').send(xml);
-    },
-  );
-
-  app.post<{ Params: Static<typeof SamlParams>; Body: Static<typeof AcsBody> }>(
-    '/sso/saml/:connection_id/acs',
-    {
-      config: { permission: 'public', csrf: 'signed_cross_site_post' },
-      // Responses with many groups run past the browser surface's 64 KiB form limit.
-      bodyLimit: 512 * 1024,
-      schema: { params: SamlParams, body: AcsBody },
-    },
-    async function samlAssertionConsumer(request, reply) {
-      const seed = request.cookies[flowCookie];
-      reply.clearCookie(flowCookie, flowCookieOptions);
-      const finished = await sso.finishSamlFlow(request.ctx, {
-        connectionId: request.params.connection_id,
-        samlResponse: request.body.SAMLResponse,
-        relayState: request.body.RelayState,
-        seed,
-      });
-      return land(request, reply, finished);
-    },
-  );
-
-  app.get(
-    OIDC_CALLBACK_PATH,
-    { config: { permission: 'public' } },
-    async function finishOidcSignIn(request, reply) {
-      const query = request.query as Record<string, unknown>;
-      const state = typeof query.state === 'string' ? query.state : undefined;
-      const seed = request.cookies[flowCookie];
-      reply.clearCookie(flowCookie, flowCookieOptions);
-      const finished = await sso.finishFlow(request.ctx, {
-        state,
-        seed,
-        callbackUrl: new URL(request.url, opts.publicUrl),
-      });
-      if (finished.purpose === 'test')
-        return reply.type('text/html; charset=utf-8').send(renderSsoTestReport({ steps: finished.steps }));
-      const previous = request.cookies[cookies.session];
-      if (previous) await sessions.endSessionByToken(request.ctx, previous);
-      reply.setCookie(
-        cookies.session,
-        finished.session.token,
-        sessionCookieOptions(secureCookies, finished.session.expiresAt),
-      );
-      return reply.redirect(safeReturnTo(finished.returnTo ?? undefined), 303);
     },
   );
 };

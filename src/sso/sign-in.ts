@@ -4,22 +4,21 @@
 // AuthnRequest id), then the redirect to the IdP. Return: the flow is consumed once (any
 // node can finish it), the browser binding checked, the IdP's answer verified
 // (oidc/client.ts, saml/service-provider.ts; SAML assertion ids are remembered so a replay is
-// refused), then the identity is linked or provisioned, the membership and groups synced and
-// the role decided by the org's rules, and a session started, all in one transaction. Every
-// refusal is audited with the check that failed.
+// refused), then provisioning.ts makes the identity a signed-in member. Every refusal is
+// audited with the check that failed.
 import type { AuditService } from '../audit/index.ts';
-import { isRole, type Role } from '../authz/index.ts';
 import { MINUTE } from '../core/clock.ts';
 import { GatehouseError } from '../core/errors.ts';
 import { constantTimeEqualDigests, deriveFromSeed, digestSecret, generateSecret } from '../core/secrets.ts';
-import { type Ctx, withTx } from '../db/index.ts';
+import type { Ctx } from '../db/index.ts';
 import type { SessionsService, StartedSession } from '../sessions/index.ts';
 import type { TenancyService } from '../tenancy/index.ts';
-import type { LoadedConnection, LoadedOidcConnection, LoadedSamlConnection } from './connections.ts';
+import type { LoadedConnection } from './connections.ts';
 import { ssoErrors } from './errors.ts';
-import { emailDomain } from './mapping/domains.ts';
-import { decideRole, groupsFromClaim, type RoleDecision, type RoleRule } from './mapping/role-rules.ts';
+import { type IdpIdentity, oidcIdentity, type ReportStep, samlIdentity } from './identity.ts';
+import type { RoleRule } from './mapping/role-rules.ts';
 import { type OidcClient, OidcStepError, type VerifiedSignIn } from './oidc/client.ts';
+import { createProvisioning } from './provisioning.ts';
 import {
   type ExpectedRequest,
   type SamlIdentity,
@@ -39,13 +38,6 @@ export interface StartedFlow {
   /** Goes into the browser's flow cookie, nowhere else. */
   readonly seed: string;
   readonly expiresAt: number;
-}
-
-/** One line of the test sign-in report. */
-export interface ReportStep {
-  readonly step: string;
-  readonly ok: boolean;
-  readonly detail: string;
 }
 
 export type FinishedFlow =
@@ -68,73 +60,8 @@ const flowSecrets = (seed: string) => ({
   codeVerifier: deriveFromSeed(seed, 'sso-oidc-pkce-verifier'),
 });
 
-/** Who the IdP says signed in, the same for OIDC and SAML. */
-interface IdpIdentity {
-  readonly subject: string;
-  readonly email: string | undefined;
-  /** OIDC: `email_verified`; SAML: the connection's trust flag. */
-  readonly emailVerified: boolean;
-  readonly name: string | undefined;
-  readonly groups: readonly string[];
-  /** For claim rules: the ID-token and userinfo claims, or the SAML attributes. */
-  readonly claims: Readonly<Record<string, unknown>>;
-  /** How the protocol checks went, for the test report. */
-  readonly checks: readonly ReportStep[];
-}
-
-function oidcIdentity(connection: LoadedOidcConnection, signIn: VerifiedSignIn): IdpIdentity {
-  const { claims } = signIn;
-  const email = typeof claims.email === 'string' ? claims.email.trim() || undefined : undefined;
-  // Some IdPs send the flag as a string.
-  const emailVerified = claims.email_verified === true || claims.email_verified === 'true';
-  const name = typeof claims.name === 'string' && claims.name.trim() ? claims.name.trim() : undefined;
-  return {
-    subject: signIn.subject,
-    email,
-    emailVerified,
-    name,
-    groups: groupsFromClaim(claims[connection.settings.groups_claim]),
-    claims,
-    checks: [
-      { step: 'discovery', ok: true, detail: connection.settings.issuer },
-      { step: 'authorization_response', ok: true, detail: 'code and state returned' },
-      { step: 'token_exchange', ok: true, detail: 'code exchanged with PKCE' },
-      {
-        step: 'id_token',
-        ok: true,
-        detail: `signature, iss, aud, exp, iat and nonce valid; sub ${signIn.subject}`,
-      },
-      { step: 'userinfo', ok: true, detail: signIn.userinfoUsed ? 'claims merged' : 'not used' },
-    ],
-  };
-}
-
-function samlIdentity(connection: LoadedSamlConnection, verified: SamlIdentity): IdpIdentity {
-  return {
-    subject: verified.subject,
-    email: verified.email,
-    emailVerified: connection.settings.trust_email,
-    name: verified.name,
-    groups: groupsFromClaim(verified.groups),
-    claims: verified.attributes,
-    checks: [
-      { step: 'saml_response', ok: true, detail: 'well-formed, no DTD, Destination is this ACS' },
-      {
-        step: 'signature',
-        ok: true,
-        detail: `assertion signed by a certificate of ${connection.settings.idp_entity_id}`,
-      },
-      {
-        step: 'conditions',
-        ok: true,
-        detail: 'audience, NotBefore and NotOnOrAfter valid; Recipient is this ACS; InResponseTo matches',
-      },
-      { step: 'name_id', ok: true, detail: verified.subject },
-    ],
-  };
-}
-
 export function createSignInFunctions(deps: SignInDeps) {
+  const { signInUser, testReport } = createProvisioning(deps);
   async function auditFailure(
     ctx: Ctx,
     connection: LoadedConnection | undefined,
@@ -204,160 +131,6 @@ export function createSignInFunctions(deps: SignInDeps) {
       seed,
       expiresAt: now + FLOW_LIFETIME_MS,
     };
-  }
-
-  /** The user the IdP's identity stands for: the linked one, or a new or linked account (JIT). */
-  async function userFor(
-    tx: Ctx,
-    connection: LoadedConnection,
-    identity: IdpIdentity,
-  ): Promise<{ userId: string; provisioned: boolean; linked: boolean }> {
-    const link = await store.selectIdentity(tx, connection.id, identity.subject);
-    const { email, emailVerified } = identity;
-    const now = tx.clock.now();
-    if (link) {
-      if (email && emailVerified) await store.touchIdentity(tx, connection.id, identity.subject, email, now);
-      return { userId: link.user_id, provisioned: false, linked: false };
-    }
-    if (!email) throw new GatehouseError(ssoErrors.emailMissing);
-    if (!emailVerified) throw new GatehouseError(ssoErrors.emailUnverified, { detail: email });
-    // A new identity is trusted only for a domain this connection's org has verified: an IdP
-    // (or its admin) cannot take over, or squat, addresses of a domain it does not own.
-    const domain = emailDomain(email);
-    const claim = domain ? await store.selectDomainByName(tx, domain) : undefined;
-    if (!claim || claim.verified_at === null || claim.org_id !== connection.orgId)
-      throw new GatehouseError(ssoErrors.domainNotMapped, { detail: domain ?? email });
-    const existing = await deps.tenancy.findUserForSignIn(tx, email);
-    let userId: string;
-    if (existing) userId = existing.id;
-    else {
-      const user = await deps.tenancy.createUser(tx, { email, name: (identity.name ?? email).slice(0, 200) });
-      userId = user.id;
-      await deps.audit.append(tx, {
-        orgId: connection.orgId,
-        action: 'user.created',
-        actor: { kind: 'user', id: userId },
-        target: { kind: 'user', id: userId },
-        data: { source: 'sso', connection_id: connection.id },
-      });
-    }
-    await store.insertIdentity(tx, {
-      connection_id: connection.id,
-      subject: identity.subject,
-      user_id: userId,
-      email,
-      created_at: now,
-      last_sign_in_at: now,
-    });
-    await deps.audit.append(tx, {
-      orgId: connection.orgId,
-      action: 'sso.identity_linked',
-      actor: { kind: 'user', id: userId },
-      target: { kind: 'user', id: userId },
-      data: {
-        connection_id: connection.id,
-        subject: identity.subject,
-        existing_account: existing !== undefined,
-      },
-    });
-    return { userId, provisioned: !existing, linked: existing !== undefined };
-  }
-
-  /** The default role for this user in the org: their domain claim's, else the org's. */
-  async function defaultRoleFor(
-    tx: Ctx,
-    connection: LoadedConnection,
-    email: string | undefined,
-  ): Promise<Role> {
-    const domain = email ? emailDomain(email) : undefined;
-    const claim = domain ? await store.selectDomainByName(tx, domain) : undefined;
-    if (claim && claim.org_id === connection.orgId && isRole(claim.default_role)) return claim.default_role;
-    return (await deps.tenancy.getOrg(tx, connection.orgId)).default_role;
-  }
-
-  function reasonOf(decision: RoleDecision, connectionId: string): Record<string, unknown> {
-    return decision.source === 'rule'
-      ? { source: 'rule', rule_id: decision.ruleId, matched: decision.matched, connection_id: connectionId }
-      : { source: 'default', connection_id: connectionId };
-  }
-
-  async function decide(
-    ctx: Ctx,
-    connection: LoadedConnection,
-    identity: IdpIdentity,
-    email: string | undefined,
-  ) {
-    const rules = await deps.loadRules(ctx, connection.orgId);
-    return decideRole(
-      rules,
-      { connectionId: connection.id, groups: identity.groups, claims: identity.claims },
-      await defaultRoleFor(ctx, connection, email),
-    );
-  }
-
-  async function signInUser(
-    ctx: Ctx,
-    connection: LoadedConnection,
-    identity: IdpIdentity,
-  ): Promise<StartedSession> {
-    return withTx(ctx, async (tx) => {
-      const { userId } = await userFor(tx, connection, identity);
-      const user = await deps.tenancy.getUser(tx, userId);
-      if (user?.status !== 'active') throw new GatehouseError(ssoErrors.userInactive);
-      const decision = await decide(tx, connection, identity, identity.email ?? user.email);
-      await deps.tenancy.applySsoMembership(tx, {
-        orgId: connection.orgId,
-        userId,
-        connectionId: connection.id,
-        groups: identity.groups,
-        role: decision.role,
-        reason: reasonOf(decision, connection.id),
-      });
-      return deps.sessions.startSession(tx, userId, 'sso', connection.id);
-    });
-  }
-
-  /** The report of a test sign-in: what the IdP returned and what Gatehouse would do with it. */
-  async function testReport(
-    ctx: Ctx,
-    connection: LoadedConnection,
-    identity: IdpIdentity,
-  ): Promise<ReportStep[]> {
-    const { email, emailVerified } = identity;
-    const domain = email ? emailDomain(email) : undefined;
-    const claim = domain ? await store.selectDomainByName(ctx, domain) : undefined;
-    const domainOk = claim !== undefined && claim.verified_at !== null && claim.org_id === connection.orgId;
-    const decision = await decide(ctx, connection, identity, email);
-    const groupsSource =
-      connection.type === 'saml' ? connection.settings.groups_attribute : connection.settings.groups_claim;
-    return [
-      ...identity.checks,
-      {
-        step: 'email',
-        ok: email !== undefined && emailVerified,
-        detail: email ? `${email} (${emailVerified ? 'verified' : 'NOT verified'})` : 'no email',
-      },
-      {
-        step: 'domain',
-        ok: domainOk,
-        detail: domainOk
-          ? `${domain} is verified for this organization`
-          : `${domain ?? '—'} is not a verified domain of this organization`,
-      },
-      {
-        step: 'groups',
-        ok: true,
-        detail: identity.groups.length ? identity.groups.join(', ') : `no "${groupsSource}" values`,
-      },
-      {
-        step: 'role',
-        ok: true,
-        detail:
-          decision.source === 'rule'
-            ? `${decision.role} (rule ${decision.ruleId}, group or value "${decision.matched}")`
-            : `${decision.role} (default)`,
-      },
-    ];
   }
 
   /** Consumes the flow named by `state` and checks it belongs to this browser. */
