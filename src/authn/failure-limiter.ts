@@ -4,7 +4,7 @@
 // until its window ends, before any credential is looked at, so a flood of guesses costs
 // the database nothing. Behind a reverse proxy, set GATEHOUSE_TRUST_PROXY so the address is
 // the client's and not the proxy's.
-import { GatehouseError } from '../core/errors.ts';
+import { type ErrorDefinition, GatehouseError } from '../core/errors.ts';
 import { authnErrors } from './errors.ts';
 
 export interface FailureLimitConfig {
@@ -26,7 +26,14 @@ export interface FailureLimiter {
   recordFailure(address: string | undefined, now: number): void;
 }
 
-export function createFailureLimiter(config: FailureLimitConfig): FailureLimiter {
+/**
+ * `refusal` is the 429 answered over the limit; other capabilities reuse the limiter for
+ * other per-address events (SSO sign-in starts) with their own code.
+ */
+export function createFailureLimiter(
+  config: FailureLimitConfig,
+  refusal: ErrorDefinition = authnErrors.tooManyFailures,
+): FailureLimiter {
   const windows = new Map<string, Window>();
 
   function current(address: string, now: number): Window | undefined {
@@ -44,9 +51,9 @@ export function createFailureLimiter(config: FailureLimitConfig): FailureLimiter
       const window = current(address, now);
       if (!window || window.failures < config.maxFailures) return;
       const retryAfter = Math.max(1, Math.ceil((window.startedAt + config.windowMs - now) / 1000));
-      throw new GatehouseError(authnErrors.tooManyFailures, {
+      throw new GatehouseError(refusal, {
         headers: { 'retry-after': String(retryAfter) },
-        detail: `address over ${config.maxFailures} failures per ${config.windowMs / 1000} s`,
+        detail: `address over ${config.maxFailures} per ${config.windowMs / 1000} s`,
       });
     },
     recordFailure(address, now) {

@@ -36,6 +36,11 @@ export const ssoErrors = defineErrors('sso', {
     status: 403,
     message: 'This connection accepts only sign-ins started at Gatehouse (IdP-initiated sign-in is off).',
   },
+  tooManyStarts: {
+    code: 'sso_too_many_sign_in_starts',
+    status: 429,
+    message: 'Too many sign-ins were started from this address; wait a minute and try again.',
+  },
   assertionReplayed: {
     code: 'sso_saml_assertion_replayed',
     status: 401,

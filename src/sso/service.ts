@@ -1,12 +1,14 @@
 // The SSO service (SPEC §3): connections, claimed domains, role rules, home-realm discovery
 // and the sign-in flow, wired from their parts. No Fastify here.
 import type { AuditService } from '../audit/index.ts';
+import { createFailureLimiter } from '../authn/index.ts';
 import type { Clock } from '../core/clock.ts';
 import type { MasterKeyRing } from '../core/secrets.ts';
 import type { Ctx } from '../db/index.ts';
 import type { SessionsService } from '../sessions/index.ts';
 import type { TenancyService } from '../tenancy/index.ts';
 import { createConnectionFunctions } from './connections.ts';
+import { ssoErrors } from './errors.ts';
 import { createDomainFunctions, type TxtResolver } from './mapping/domain-claims.ts';
 import { emailDomain } from './mapping/domains.ts';
 import { createRuleSetFunctions } from './mapping/rule-set.ts';
@@ -15,6 +17,9 @@ import { createMetadataRefresh } from './saml/metadata-refresh.ts';
 import { createSamlServiceProvider } from './saml/service-provider.ts';
 import { createSignInFunctions } from './sign-in.ts';
 import * as store from './store.ts';
+
+/** SSO sign-ins one client address may start per minute (each writes a flow row). */
+export const SIGN_IN_STARTS_PER_MINUTE = 30;
 
 /** The one redirect URI of every OIDC connection: the flow's state says which connection it is. */
 export const OIDC_CALLBACK_PATH = '/sso/oidc/callback';
@@ -66,6 +71,10 @@ export function createSsoService(deps: SsoDeps) {
     redirectUri,
     loadConnection: connections.loadConnection,
     loadRules: rules.loadRules,
+    startLimiter: createFailureLimiter(
+      { enabled: true, maxFailures: SIGN_IN_STARTS_PER_MINUTE, windowMs: 60_000, maxAddresses: 100_000 },
+      ssoErrors.tooManyStarts,
+    ),
   });
 
   /**

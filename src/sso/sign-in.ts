@@ -7,6 +7,7 @@
 // refused), then provisioning.ts makes the identity a signed-in member. Every refusal is
 // audited with the check that failed.
 import type { AuditService } from '../audit/index.ts';
+import type { FailureLimiter } from '../authn/index.ts';
 import { MINUTE } from '../core/clock.ts';
 import { GatehouseError } from '../core/errors.ts';
 import { constantTimeEqualDigests, deriveFromSeed, digestSecret, generateSecret } from '../core/secrets.ts';
@@ -53,6 +54,8 @@ export interface SignInDeps {
   readonly redirectUri: string;
   readonly loadConnection: (ctx: Ctx, id: string) => Promise<LoadedConnection | undefined>;
   readonly loadRules: (ctx: Ctx, orgId: string) => Promise<RoleRule[]>;
+  /** Sign-ins started per client address: each start writes a flow row, so it is bounded. */
+  readonly startLimiter: FailureLimiter;
 }
 
 const flowSecrets = (seed: string) => ({
@@ -82,6 +85,8 @@ export function createSignInFunctions(deps: SignInDeps) {
     connectionId: string,
     input: { purpose: FlowPurpose; returnTo?: string; loginHint?: string },
   ): Promise<StartedFlow> {
+    deps.startLimiter.check(ctx.ip, ctx.clock.now());
+    deps.startLimiter.recordFailure(ctx.ip, ctx.clock.now());
     const connection = await deps.loadConnection(ctx, connectionId);
     if (!connection) throw new GatehouseError(ssoErrors.connectionNotFound, { field: 'connection_id' });
     // An admin may try a disabled connection before turning it on.

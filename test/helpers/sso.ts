@@ -104,6 +104,12 @@ export interface SsoTrip {
   readonly callbackUrl: URL;
 }
 
+let tripCount = 0;
+function nextAddress(): string {
+  tripCount += 1;
+  return `10.77.${(tripCount >> 8) & 255}.${tripCount & 255}`;
+}
+
 function absorb(jar: Record<string, string>, response: LightMyRequestResponse): void {
   for (const c of response.cookies as { name: string; value: string; maxAge?: number; expires?: Date }[]) {
     const gone =
@@ -125,7 +131,13 @@ export async function ssoTrip(
   options: { cookies?: Record<string, string>; tamper?: (url: URL) => URL; dropFlowCookie?: boolean } = {},
 ): Promise<SsoTrip> {
   const jar: Record<string, string> = { ...(options.cookies ?? {}) };
-  const start = await t.app.inject({ method: 'GET', url: startPath, cookies: jar });
+  // Each trip is its own browser, from its own address (starts are limited per address).
+  const start = await t.app.inject({
+    method: 'GET',
+    url: startPath,
+    cookies: jar,
+    remoteAddress: nextAddress(),
+  });
   assert.equal(start.statusCode, 303, start.body);
   absorb(jar, start);
   const callbackUrl = await idpAuthorize(String(start.headers.location));
@@ -187,7 +199,13 @@ export async function samlTrip(
   options: { cookies?: Record<string, string>; dropFlowCookie?: boolean } = {},
 ): Promise<SamlTrip> {
   const jar: Record<string, string> = { ...(options.cookies ?? {}) };
-  const start = await t.app.inject({ method: 'GET', url: startPath, cookies: jar });
+  // Each trip is its own browser, from its own address (starts are limited per address).
+  const start = await t.app.inject({
+    method: 'GET',
+    url: startPath,
+    cookies: jar,
+    remoteAddress: nextAddress(),
+  });
   assert.equal(start.statusCode, 303, start.body);
   absorb(jar, start);
   const post = await respond(String(start.headers.location));

@@ -241,4 +241,18 @@ describeEachBackend('OIDC sign-in refusals', (get) => {
       .execute();
     assert.deepEqual(left, []);
   });
+
+  it('limits the sign-ins one address may start per minute (each writes a flow), with Retry-After', async () => {
+    const statuses: number[] = [];
+    let last: Awaited<ReturnType<typeof t.app.inject>> | undefined;
+    for (let i = 0; i < 31; i++) {
+      last = await t.app.inject({ method: 'GET', url: start(), remoteAddress: '10.66.0.1' });
+      statuses.push(last.statusCode);
+    }
+    assert.deepEqual(new Set(statuses.slice(0, 30)), new Set([303]));
+    assert.equal(statuses[30], 429);
+    assert.ok(Number(last!.headers['retry-after']) > 0);
+    const elsewhere = await t.app.inject({ method: 'GET', url: start(), remoteAddress: '10.66.0.2' });
+    assert.equal(elsewhere.statusCode, 303);
+  });
 });
