@@ -36,6 +36,11 @@ export const ssoErrors = defineErrors('sso', {
     status: 403,
     message: 'This connection accepts only sign-ins started at Gatehouse (IdP-initiated sign-in is off).',
   },
+  testSignInForbidden: {
+    code: 'sso_test_sign_in_forbidden',
+    status: 403,
+    message: 'Only an admin of the connection’s organization may run its test sign-in.',
+  },
   tooManyStarts: {
     code: 'sso_too_many_sign_in_starts',
     status: 429,

@@ -7,7 +7,8 @@
 // refused), then provisioning.ts makes the identity a signed-in member. Every refusal is
 // audited with the check that failed.
 import type { AuditService } from '../audit/index.ts';
-import type { FailureLimiter } from '../authn/index.ts';
+import { authnErrors, type FailureLimiter } from '../authn/index.ts';
+import { decideInOrg } from '../authz/index.ts';
 import { MINUTE } from '../core/clock.ts';
 import { GatehouseError } from '../core/errors.ts';
 import { constantTimeEqualDigests, deriveFromSeed, digestSecret, generateSecret } from '../core/secrets.ts';
@@ -80,6 +81,14 @@ export function createSignInFunctions(deps: SignInDeps) {
     });
   }
 
+  async function requireSsoAdmin(ctx: Ctx, orgId: string): Promise<void> {
+    const principal = ctx.principal;
+    if (!principal) throw new GatehouseError(authnErrors.authenticationRequired);
+    const access = await deps.tenancy.resolveOrgAccess(ctx, principal, orgId);
+    if (!access || !decideInOrg(principal, access.role, 'sso:write').allowed)
+      throw new GatehouseError(ssoErrors.testSignInForbidden);
+  }
+
   async function startFlow(
     ctx: Ctx,
     connectionId: string,
@@ -89,6 +98,8 @@ export function createSignInFunctions(deps: SignInDeps) {
     deps.startLimiter.recordFailure(ctx.ip, ctx.clock.now());
     const connection = await deps.loadConnection(ctx, connectionId);
     if (!connection) throw new GatehouseError(ssoErrors.connectionNotFound, { field: 'connection_id' });
+    // A test sign-in is the connection's admins' (its report shows what the IdP sends).
+    if (input.purpose === 'test') await requireSsoAdmin(ctx, connection.orgId);
     // An admin may try a disabled connection before turning it on.
     if (!connection.enabled && input.purpose === 'sign_in')
       throw new GatehouseError(ssoErrors.connectionDisabled);

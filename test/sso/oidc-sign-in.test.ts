@@ -213,14 +213,22 @@ describeEachBackend('OIDC sign-in', (get) => {
     });
     assert.equal(started.statusCode, 200, started.body);
     const url = new URL(started.json().url);
-    const trip = await ssoTrip(t, url.pathname + url.search, (u) =>
-      idp.authorize(u + '&login_hint=alice%40corp.example'),
+    // Anyone else opening the URL is refused: the report is the connection's admins'.
+    const anonymous = await t.app.inject({ method: 'GET', url: url.pathname + url.search });
+    assert.equal(anonymous.statusCode, 401, anonymous.body);
+    const trip = await ssoTrip(
+      t,
+      url.pathname + url.search,
+      (u) => idp.authorize(u + '&login_hint=alice%40corp.example'),
+      {
+        cookies: admin.cookies,
+      },
     );
     assert.equal(trip.callback.statusCode, 200, trip.callback.body);
     assert.match(trip.callback.body, /Test sign-in succeeded/);
     assert.match(trip.callback.body, /alice@corp\.example \(verified\)/);
     assert.match(trip.callback.body, /admin \(rule/);
-    assert.equal(trip.cookies.gatehouse_session, undefined);
+    assert.equal(trip.cookies.gatehouse_session, admin.cookies.gatehouse_session, 'nobody was signed in');
   });
 
   it('previews who would gain or lose which role under a proposed rule set, leaving pinned roles out', async () => {

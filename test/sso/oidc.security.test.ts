@@ -3,7 +3,7 @@
 // the audit log names the reason.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, it } from 'node:test';
-import { asBrowser, type Browser, setUpOrgWithAdmin, type TestApp } from '../helpers/app.ts';
+import { addMember, asBrowser, type Browser, setUpOrgWithAdmin, type TestApp } from '../helpers/app.ts';
 import { describeEachBackend } from '../helpers/each-backend.ts';
 import { type HostileOidcIdp, startHostileOidcIdp } from '../helpers/hostile-oidc-idp.ts';
 import { auditEvents, type ConnectionBody, setUpOidcConnection, ssoTrip } from '../helpers/sso.ts';
@@ -178,12 +178,31 @@ describeEachBackend('OIDC sign-in refusals', (get) => {
     });
     assert.equal(started.statusCode, 200, started.body);
     const url = new URL(started.json().url);
-    const trip = await ssoTrip(t, url.pathname + url.search, (u) => idp.authorize(u));
+    const trip = await ssoTrip(t, url.pathname + url.search, (u) => idp.authorize(u), {
+      cookies: admin.cookies,
+    });
     assert.equal(trip.callback.statusCode, 200, trip.callback.body);
     assert.match(trip.callback.body, /Test sign-in failed/);
     assert.match(trip.callback.body, /id_token<\/strong>: FAILED/);
     assert.match(trip.callback.body, /aud/);
-    assert.equal(trip.cookies.gatehouse_session, undefined);
+    assert.equal(trip.cookies.gatehouse_session, admin.cookies.gatehouse_session, 'nobody was signed in');
+  });
+
+  it('lets only the org’s admins run a test sign-in', async () => {
+    const viewer = await addMember(t, admin, 'victim', 'viewer', 'vic@victim.example');
+    const res = await t.app.inject({
+      method: 'GET',
+      url: `/sso/${connection.id}/start?test=1`,
+      cookies: viewer.cookies,
+    });
+    assert.equal(res.statusCode, 403, res.body);
+    const outsider = await setUpOrgWithAdmin(t, 'outsider', 'root@outsider.example');
+    const foreign = await t.app.inject({
+      method: 'GET',
+      url: `/sso/${connection.id}/start?test=1`,
+      cookies: outsider.admin.cookies,
+    });
+    assert.equal(foreign.statusCode, 403, foreign.body);
   });
 
   it('refuses a replayed callback (the same code and state a second time)', async () => {
