@@ -4,9 +4,15 @@ export {
   type FirstAdminInput,
   SETUP_LINK_LIFETIME_MS,
 } from './bootstrap.ts';
-export { type CookieNames, cookieNames, sessionCookieOptions } from './cookies.ts';
+export { type CookieNames, cookieNames } from './cookies.ts';
 export { sessionErrors } from './errors.ts';
-export { browserSessionRoutes, type SessionRouteOptions, safeReturnTo, v1SessionRoutes } from './routes.ts';
+export {
+  browserSessionRoutes,
+  establishBrowserSession,
+  type SessionRouteOptions,
+  safeReturnTo,
+  v1SessionRoutes,
+} from './routes.ts';
 export {
   createSessionRevoker,
   createSessionsService,

@@ -58,19 +58,30 @@ function html(reply: FastifyReply, status: number, body: string): FastifyReply {
   return reply.status(status).type('text/html; charset=utf-8').send(body);
 }
 
+/**
+ * Sets the cookie of a session just started, ending any session this browser already had
+ * (id rotation at sign-in). Every sign-in page uses it: password, setup, SSO.
+ */
+export async function establishBrowserSession(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  deps: Pick<SessionRouteOptions, 'sessions' | 'cookies' | 'secureCookies'>,
+  started: StartedSession,
+): Promise<void> {
+  const previous = request.cookies[deps.cookies.session];
+  if (previous) await deps.sessions.endSessionByToken(request.ctx, previous);
+  reply.setCookie(
+    deps.cookies.session,
+    started.token,
+    sessionCookieOptions(deps.secureCookies, started.expiresAt),
+  );
+}
+
 export const browserSessionRoutes: FastifyPluginAsync<SessionRouteOptions> = async (app, opts) => {
   const { sessions, bootstrap, cookies, secureCookies } = opts;
 
-  /** Sets the new session cookie, ending any session this browser already had (id rotation at sign-in). */
-  async function establish(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    started: StartedSession,
-  ): Promise<void> {
-    const previous = request.cookies[cookies.session];
-    if (previous) await sessions.endSessionByToken(request.ctx, previous);
-    reply.setCookie(cookies.session, started.token, sessionCookieOptions(secureCookies, started.expiresAt));
-  }
+  const establish = (request: FastifyRequest, reply: FastifyReply, started: StartedSession) =>
+    establishBrowserSession(request, reply, opts, started);
 
   app.get('/', { config: { permission: 'public' } }, async function home(request, reply) {
     return reply.redirect(request.auth ? HOME : '/login', 303);

@@ -30,13 +30,6 @@ import {
   type SamlConnectionInput,
   type SamlConnectionView,
 } from './saml/connection-settings.ts';
-import {
-  certificateExpiry,
-  fetchIdpMetadata,
-  type IdpMetadata,
-  parseIdpMetadata,
-  toPem,
-} from './saml/metadata.ts';
 import type { SamlSettings } from './saml/service-provider.ts';
 import * as store from './store.ts';
 

@@ -4,7 +4,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError } from '../core/errors.ts';
-import { safeReturnTo, sessionCookieOptions } from '../sessions/index.ts';
+import { establishBrowserSession, safeReturnTo } from '../sessions/index.ts';
 import { renderSsoTestReport } from '../web/index.ts';
 import { ssoErrors } from './errors.ts';
 import type { SsoRouteOptions } from './routes.ts';
@@ -29,7 +29,7 @@ const AcsBody = Type.Object({
 });
 
 export const browserSsoRoutes: FastifyPluginAsync<SsoRouteOptions> = async (app, opts) => {
-  const { sso, sessions, cookies, secureCookies } = opts;
+  const { sso, secureCookies } = opts;
   const flowCookie = flowCookieName(secureCookies);
   // Under /sso, where start and callback live; Lax is sent on the IdP's top-level redirect back.
   const flowCookieOptions = { path: '/sso', httpOnly: true, sameSite: 'lax' as const, secure: secureCookies };
@@ -61,13 +61,7 @@ export const browserSsoRoutes: FastifyPluginAsync<SsoRouteOptions> = async (app,
   async function land(request: FastifyRequest, reply: FastifyReply, finished: FinishedFlow) {
     if (finished.purpose === 'test')
       return reply.type('text/html; charset=utf-8').send(renderSsoTestReport({ steps: finished.steps }));
-    const previous = request.cookies[cookies.session];
-    if (previous) await sessions.endSessionByToken(request.ctx, previous);
-    reply.setCookie(
-      cookies.session,
-      finished.session.token,
-      sessionCookieOptions(secureCookies, finished.session.expiresAt),
-    );
+    await establishBrowserSession(request, reply, opts, finished.session);
     return reply.redirect(safeReturnTo(finished.returnTo ?? undefined), 303);
   }
 
@@ -115,16 +109,7 @@ export const browserSsoRoutes: FastifyPluginAsync<SsoRouteOptions> = async (app,
         seed,
         callbackUrl: new URL(request.url, opts.publicUrl),
       });
-      if (finished.purpose === 'test')
-        return reply.type('text/html; charset=utf-8').send(renderSsoTestReport({ steps: finished.steps }));
-      const previous = request.cookies[cookies.session];
-      if (previous) await sessions.endSessionByToken(request.ctx, previous);
-      reply.setCookie(
-        cookies.session,
-        finished.session.token,
-        sessionCookieOptions(secureCookies, finished.session.expiresAt),
-      );
-      return reply.redirect(safeReturnTo(finished.returnTo ?? undefined), 303);
+      return land(request, reply, finished);
     },
   );
 };
