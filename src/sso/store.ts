@@ -209,8 +209,8 @@ export async function updateDomainRouting(
 }
 
 /**
- * Members of the org whose role SSO manages, each with the groups their last sign-in
- * synced, the connection those came from, and the default role of their domain claim.
+ * What the role-rule preview evaluates: the members whose role SSO manages (with the org's
+ * default role), the groups their last sign-ins synced, and the org's domain claims.
  */
 export async function selectSsoManagedMembers(ctx: Ctx, orgId: string) {
   const members = await ctx.db
@@ -233,19 +233,7 @@ export async function selectSsoManagedMembers(ctx: Ctx, orgId: string) {
     .select(['domain', 'default_role'])
     .where('org_id', '=', orgId)
     .execute();
-  return members.map((m) => {
-    const own = groups.filter((g) => g.user_id === m.user_id);
-    const domain = m.email.slice(m.email.lastIndexOf('@') + 1).toLowerCase();
-    const claim = domains.find((d) => d.domain === domain);
-    return {
-      user_id: m.user_id,
-      email: m.email,
-      role: m.role,
-      groups: own.map((g) => g.name),
-      connection_id: own[0]?.connection_id ?? null,
-      default_role: (claim?.default_role ?? m.default_role) as 'admin' | 'user' | 'viewer',
-    };
-  });
+  return { members, groups, domains };
 }
 
 /**

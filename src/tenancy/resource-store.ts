@@ -76,6 +76,11 @@ export function selectGroups(ctx: Ctx, filter: ListFilter): Promise<GroupRow[]> 
 }
 
 /** False when no such group was there to delete. Its members go with it. */
+/** Every group of the org, unpaged: SSO sign-in matches the IdP's group names against them. */
+export function selectAllGroupsOfOrg(ctx: Ctx, orgId: string): Promise<GroupRow[]> {
+  return ctx.db.selectFrom('groups').selectAll().where('org_id', '=', orgId).execute();
+}
+
 export async function deleteGroupRow(ctx: Ctx, orgId: string, id: string): Promise<boolean> {
   // The foreign key cascades too; deleting the members first keeps that from being load-bearing.
   await ctx.db

@@ -41,11 +41,7 @@ export function createSsoMembershipFunctions(
 ) {
   async function syncGroups(tx: Ctx, input: SsoMembershipInput) {
     const now = tx.clock.now();
-    const existing = await tx.db
-      .selectFrom('groups')
-      .select(['id', 'name', 'name_normalized', 'source', 'connection_id'])
-      .where('org_id', '=', input.orgId)
-      .execute();
+    const existing = await resources.selectAllGroupsOfOrg(tx, input.orgId);
     const wanted = new Map(input.groups.map((g) => [normalizeName(g), g]));
     const added: string[] = [];
     const removed: string[] = [];
@@ -108,12 +104,7 @@ export function createSsoMembershipFunctions(
       pinned = true;
       effective = membership.role as Role;
     } else if (membership.role !== role || membership.role_reason_json !== reasonJson) {
-      await tx.db
-        .updateTable('memberships')
-        .set({ role, role_source: SSO_ROLE_SOURCE, role_reason_json: reasonJson, updated_at: now })
-        .where('org_id', '=', orgId)
-        .where('user_id', '=', userId)
-        .execute();
+      await store.updateMembershipRole(tx, orgId, userId, role, SSO_ROLE_SOURCE, now, reasonJson);
       if (membership.role !== role) {
         roleChanged = true;
         await audit.append(tx, {

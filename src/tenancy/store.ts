@@ -149,10 +149,12 @@ export async function updateMembershipRole(
   role: string,
   source: string,
   now: number,
+  /** Why SSO decided this role (the role explanation); null for a role set by hand. */
+  reasonJson: string | null = null,
 ): Promise<void> {
   await ctx.db
     .updateTable('memberships')
-    .set({ role, role_source: source, updated_at: now })
+    .set({ role, role_source: source, role_reason_json: reasonJson, updated_at: now })
     .where('org_id', '=', orgId)
     .where('user_id', '=', userId)
     .execute();

@@ -9,6 +9,7 @@ import { newId } from '../../core/ids.ts';
 import { type Ctx, withTx } from '../../db/index.ts';
 import { ssoErrors } from '../errors.ts';
 import * as store from '../store.ts';
+import { emailDomain } from './domains.ts';
 import { decideRole, type RoleRule } from './role-rules.ts';
 
 export interface RoleRuleView {
@@ -128,7 +129,7 @@ export function createRuleSetFunctions(deps: { audit: AuditService }) {
       value: p.value,
       role: p.role,
     }));
-    const members = await store.selectSsoManagedMembers(ctx, orgId);
+    const { members, groups, domains } = await store.selectSsoManagedMembers(ctx, orgId);
     const changes: {
       user_id: string;
       email: string;
@@ -138,11 +139,15 @@ export function createRuleSetFunctions(deps: { audit: AuditService }) {
       matched: string | null;
     }[] = [];
     for (const member of members) {
-      const connectionId = member.connection_id ?? '';
+      const own = groups.filter((g) => g.user_id === member.user_id);
+      const domain = emailDomain(member.email);
+      // The same default as at sign-in: the member's domain claim's role, else the org's.
+      const claimed = domains.find((d) => d.domain === domain)?.default_role;
+      const fallback = isRole(claimed) ? claimed : isRole(member.default_role) ? member.default_role : 'user';
       const decision = decideRole(
         rules,
-        { connectionId, groups: member.groups, claims: {} },
-        member.default_role,
+        { connectionId: own[0]?.connection_id ?? '', groups: own.map((g) => g.name), claims: {} },
+        fallback,
       );
       const from = isRole(member.role) ? member.role : 'viewer';
       if (decision.role === from) continue;
