@@ -62,7 +62,11 @@ export function createMetadataRefresh(deps: {
     return newly;
   }
 
-  async function refreshOne(ctx: Ctx, row: store.ConnectionRow): Promise<'changed' | 'same'> {
+  /** Whether the connection's certificates changed, and whether one of the current ones expires soon. */
+  async function refreshOne(
+    ctx: Ctx,
+    row: store.ConnectionRow,
+  ): Promise<{ changed: boolean; expiring: boolean }> {
     const settings = JSON.parse(row.settings_json) as StoredSamlSettings;
     let next: StoredSamlSettings = settings;
     if (settings.metadata_url) {
@@ -80,9 +84,13 @@ export function createMetadataRefresh(deps: {
       before.join() !== after.join() ||
       next.idp_entity_id !== settings.idp_entity_id ||
       next.idp_sso_url !== settings.idp_sso_url;
+    const now = ctx.clock.now();
+    const expiring = next.idp_certificates.some(
+      (pem) => certificateExpiry(pem) - now <= CERTIFICATE_WARNING_MS,
+    );
     return withTx(ctx, async (tx) => {
       const warned = await warnOfExpiry(tx, row, next);
-      if (!changed && warned.length === 0) return 'same';
+      if (!changed && warned.length === 0) return { changed, expiring };
       const stored: StoredSamlSettings = {
         ...next,
         expiry_warned: [...(settings.expiry_warned ?? []), ...warned],
@@ -101,7 +109,7 @@ export function createMetadataRefresh(deps: {
         });
         deps.onChanged(row.id);
       }
-      return changed ? 'changed' : 'same';
+      return { changed, expiring };
     });
   }
 
@@ -111,7 +119,9 @@ export function createMetadataRefresh(deps: {
     for (const row of await store.selectSamlConnections(ctx)) {
       result.checked += 1;
       try {
-        if ((await refreshOne(ctx, row)) === 'changed') result.changed += 1;
+        const refreshed = await refreshOne(ctx, row);
+        if (refreshed.changed) result.changed += 1;
+        if (refreshed.expiring) result.expiring += 1;
       } catch (error) {
         result.failed += 1;
         ctx.log.warn(
@@ -119,13 +129,6 @@ export function createMetadataRefresh(deps: {
           'could not refresh SAML IdP metadata',
         );
       }
-      const settings = JSON.parse(row.settings_json) as SamlSettings;
-      if (
-        settings.idp_certificates.some(
-          (pem) => certificateExpiry(pem) - ctx.clock.now() <= CERTIFICATE_WARNING_MS,
-        )
-      )
-        result.expiring += 1;
     }
     return result;
   }
