@@ -120,6 +120,29 @@ function absorb(jar: Record<string, string>, response: LightMyRequestResponse): 
 }
 
 /**
+ * GETs the start of a sign-in as a fresh browser would (its own address: starts are limited
+ * per address), and returns its cookie jar and the IdP URL it was sent to.
+ */
+async function startSignIn(t: TestApp, startPath: string, cookies: Record<string, string> = {}) {
+  const jar: Record<string, string> = { ...cookies };
+  const start = await t.app.inject({
+    method: 'GET',
+    url: startPath,
+    cookies: jar,
+    remoteAddress: nextAddress(),
+  });
+  assert.equal(start.statusCode, 303, start.body);
+  absorb(jar, start);
+  return { jar, idpUrl: String(start.headers.location) };
+}
+
+/** The browser's cookies without the SSO flow cookie: another browser finishing the sign-in. */
+function withoutFlowCookie(jar: Record<string, string>): Record<string, string> {
+  const { gatehouse_sso: _flow, ...rest } = jar;
+  return rest;
+}
+
+/**
  * GET `startPath` on Gatehouse (a /login submission's redirect or /sso/:id/start), let the
  * IdP play its part, then deliver the IdP's redirect to Gatehouse's callback. `tamper` may
  * rewrite the callback URL (an attacker's edit) before it is delivered.
@@ -130,21 +153,11 @@ export async function ssoTrip(
   idpAuthorize: (url: string) => Promise<URL>,
   options: { cookies?: Record<string, string>; tamper?: (url: URL) => URL; dropFlowCookie?: boolean } = {},
 ): Promise<SsoTrip> {
-  const jar: Record<string, string> = { ...(options.cookies ?? {}) };
-  // Each trip is its own browser, from its own address (starts are limited per address).
-  const start = await t.app.inject({
-    method: 'GET',
-    url: startPath,
-    cookies: jar,
-    remoteAddress: nextAddress(),
-  });
-  assert.equal(start.statusCode, 303, start.body);
-  absorb(jar, start);
-  const callbackUrl = await idpAuthorize(String(start.headers.location));
+  const { jar, idpUrl } = await startSignIn(t, startPath, options.cookies);
+  const callbackUrl = await idpAuthorize(idpUrl);
   const delivered = options.tamper ? options.tamper(new URL(callbackUrl)) : callbackUrl;
   assert.equal(delivered.origin + delivered.pathname, CALLBACK_URL);
-  const sent = { ...jar };
-  if (options.dropFlowCookie) delete sent.gatehouse_sso;
+  const sent = options.dropFlowCookie ? withoutFlowCookie(jar) : jar;
   const callback = await t.app.inject({
     method: 'GET',
     url: delivered.pathname + delivered.search,
@@ -198,19 +211,9 @@ export async function samlTrip(
   ) => Promise<{ acsUrl: string; form: { SAMLResponse: string; RelayState?: string } }>,
   options: { cookies?: Record<string, string>; dropFlowCookie?: boolean } = {},
 ): Promise<SamlTrip> {
-  const jar: Record<string, string> = { ...(options.cookies ?? {}) };
-  // Each trip is its own browser, from its own address (starts are limited per address).
-  const start = await t.app.inject({
-    method: 'GET',
-    url: startPath,
-    cookies: jar,
-    remoteAddress: nextAddress(),
-  });
-  assert.equal(start.statusCode, 303, start.body);
-  absorb(jar, start);
-  const post = await respond(String(start.headers.location));
-  const sent = { ...jar };
-  if (options.dropFlowCookie) delete sent.gatehouse_sso;
+  const { jar, idpUrl } = await startSignIn(t, startPath, options.cookies);
+  const post = await respond(idpUrl);
+  const sent = options.dropFlowCookie ? withoutFlowCookie(jar) : jar;
   const form = {
     SAMLResponse: post.form.SAMLResponse,
     ...(post.form.RelayState ? { RelayState: post.form.RelayState } : {}),
