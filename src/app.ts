@@ -7,7 +7,9 @@ import { v1ApiKeyRoutes } from './apikeys/index.ts';
 import { v1AuditRoutes } from './audit/index.ts';
 import {
   collectRoutes,
+  createForwardAuthFastPath,
   createMetricsRegistry,
+  type FastPath,
   type InFlightTracker,
   type RouteEntry,
   registerBrowserSurface,
@@ -21,6 +23,7 @@ import {
   requestLogController,
   requestLoggerFactory,
   sendJsonError,
+  serverWithFastPath,
 } from './http/index.ts';
 import type { Services } from './services.ts';
 import { browserSessionRoutes, v1SessionRoutes } from './sessions/index.ts';
@@ -36,7 +39,10 @@ export interface BuiltApp {
 
 export async function buildApp(services: Services, logger: PinoLogger): Promise<BuiltApp> {
   const { config } = services;
+  // Installed once the app is built; until then every request goes to Fastify.
+  let fastPath: FastPath = () => false;
   const app = Fastify({
+    serverFactory: serverWithFastPath(() => fastPath),
     loggerInstance: logger as FastifyBaseLogger,
     childLoggerFactory: requestLoggerFactory as never,
     logController: requestLogController(logger),
@@ -57,11 +63,22 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
   app.decorateRequest('orgAccess', undefined);
   app.decorateRequest('csrfToken', undefined);
   const registry = createMetricsRegistry();
-  const drain = registerRequestLifecycle(app, {
+  const { drain, durations } = registerRequestLifecycle(app, {
     db: services.database.db,
     clock: services.clock,
     registry,
   });
+  const forwardAuthFastPath = createForwardAuthFastPath({
+    resolver: services.resolver,
+    tenancy: services.tenancy,
+    db: services.database.db,
+    clock: services.clock,
+    logger,
+    drain,
+    durations,
+    trustProxy: config.trustProxy.enabled ? config.trustProxy.addresses : false,
+  });
+  fastPath = forwardAuthFastPath.handle;
   await app.register(cookie);
   app.setErrorHandler((error, request, reply) => sendJsonError(request, reply, error));
 
@@ -76,6 +93,11 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
       name: 'gatehouse_api_key_cache_hits_total',
       help: 'API keys answered from the cache of verified keys',
       read: () => keyStats().cacheHits,
+    },
+    {
+      name: 'gatehouse_forward_auth_fast_path_answers_total',
+      help: 'Forward-auth checks answered ahead of the router (plain GET with an Authorization header)',
+      read: forwardAuthFastPath.answered,
     },
     {
       name: 'gatehouse_api_key_negative_cache_hits_total',

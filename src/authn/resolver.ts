@@ -1,6 +1,12 @@
 import { GatehouseError, isGatehouseError } from '../core/errors.ts';
 import type { Ctx } from '../db/index.ts';
-import type { Authentication, CredentialCarrier, CredentialKind } from './credential-kind.ts';
+import type {
+  Authentication,
+  CredentialCarrier,
+  CredentialKind,
+  CredentialTransport,
+  ResolvedCredential,
+} from './credential-kind.ts';
 import { authnErrors } from './errors.ts';
 import type { FailureLimiter } from './failure-limiter.ts';
 
@@ -59,9 +65,9 @@ export function createCredentialResolver(
           throw refused(ctx, error);
         }
         const { transport } = kind;
-        if (!(answer instanceof Promise)) return { ...answer, transport, credential };
+        if (!(answer instanceof Promise)) return authenticated(answer, transport, credential);
         return answer.then(
-          (resolved) => ({ ...resolved, transport, credential }),
+          (resolved) => authenticated(resolved, transport, credential),
           (error: unknown) => {
             throw refused(ctx, error);
           },
@@ -72,6 +78,18 @@ export function createCredentialResolver(
       return undefined;
     },
   };
+}
+
+/**
+ * Built property by property: V8 (Node 20) gives `{ ...resolved, transport, credential }` a
+ * new hidden class on every call (see deriveCtx in db/context.ts).
+ */
+function authenticated(
+  resolved: ResolvedCredential,
+  transport: CredentialTransport,
+  credential: string,
+): Authentication {
+  return { principal: resolved.principal, boundOrg: resolved.boundOrg, transport, credential };
 }
 
 /** Reads a `Bearer` token from an Authorization header value. */

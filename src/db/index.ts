@@ -1,4 +1,4 @@
-export type { Ctx, Db } from './context.ts';
+export { type Ctx, type Db, deriveCtx } from './context.ts';
 export { type DialectName, isDatabaseUnavailable, isUniqueViolation } from './dialect.ts';
 export { type HotQuery, hotQuery } from './hot-query.ts';
 export type { NotificationHandler, Notifications } from './notifications.ts';

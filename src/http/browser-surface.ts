@@ -5,7 +5,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CredentialResolver } from '../authn/index.ts';
 import { GatehouseError } from '../core/errors.ts';
-import { isDatabaseUnavailable } from '../db/index.ts';
+import { deriveCtx, isDatabaseUnavailable } from '../db/index.ts';
 import type { TenancyService } from '../tenancy/index.ts';
 import { renderErrorPage } from '../web/index.ts';
 import { checkFormCsrf, type FormCsrf, isSafeMethod, issueFormCsrf } from './csrf.ts';
@@ -52,7 +52,7 @@ export async function registerBrowserSurface(
     scope.addHook('onRequest', async (request, reply) => {
       try {
         request.auth = await deps.resolver.authenticate(request.ctx, carrierOf(request));
-        if (request.auth) request.ctx = { ...request.ctx, principal: request.auth.principal };
+        if (request.auth) request.ctx = deriveCtx(request.ctx, { principal: request.auth.principal });
       } catch (error) {
         // A stale or forged cookie just means "signed out" here; an unreachable database does not.
         if (isDatabaseUnavailable(error)) throw error;

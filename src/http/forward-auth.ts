@@ -6,10 +6,13 @@
 // read-only credential). Only 2xx, 401 and 403 are used for answers a proxy acts on:
 // nginx turns anything else from an auth subrequest into a 500.
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Authentication } from '../authn/index.ts';
 import { decideInOrg, decideSelf, isPermission, isSelfPermission, type Permission } from '../authz/index.ts';
+import type { Principal } from '../core/context.ts';
 import { commonErrors, GatehouseError } from '../core/errors.ts';
-import type { TenancyService } from '../tenancy/index.ts';
+import type { Ctx } from '../db/index.ts';
+import type { OrgAccess, TenancyService } from '../tenancy/index.ts';
 import { isSafeMethod } from './csrf.ts';
 import { httpErrors } from './errors.ts';
 import { accessFor, refuse } from './guard.ts';
@@ -27,6 +30,11 @@ const CheckAnswer = Type.Object({
   ]),
 });
 
+/** The route forward auth answers on; the fast path (forward-auth-fast-path.ts) serves the same one. */
+export const CHECK_PATH = '/v1/authz/check';
+
+type HeaderValue = string | string[] | undefined;
+
 /**
  * Whether the request being checked writes. Envoy sends the check with the original
  * request's method; nginx (as documented) and Traefik name it in X-Original-Method or
@@ -34,15 +42,15 @@ const CheckAnswer = Type.Object({
  * other through, so the request counts as a write when ANY of them names an unsafe method:
  * a read-only credential then passes only if every one of them says it reads.
  */
-function checksWrite(request: FastifyRequest): boolean {
-  if (!isSafeMethod(request.method)) return true;
-  for (const name of ['x-forwarded-method', 'x-original-method'] as const) {
-    const header = request.headers[name];
-    for (const value of Array.isArray(header) ? header : header === undefined ? [] : [header]) {
-      if (!isSafeMethod(value.trim().toUpperCase())) return true;
-    }
-  }
-  return false;
+export function checksWrite(method: string, headers: Readonly<Record<string, HeaderValue>>): boolean {
+  if (!isSafeMethod(method)) return true;
+  return namesUnsafeMethod(headers['x-forwarded-method']) || namesUnsafeMethod(headers['x-original-method']);
+}
+
+function namesUnsafeMethod(header: HeaderValue): boolean {
+  if (header === undefined) return false;
+  if (!Array.isArray(header)) return !isSafeMethod(header.trim().toUpperCase());
+  return header.some((value) => !isSafeMethod(value.trim().toUpperCase()));
 }
 
 function requestedPermission(raw: string | undefined): Permission | undefined {
@@ -55,50 +63,98 @@ function requestedPermission(raw: string | undefined): Permission | undefined {
   return raw;
 }
 
+export interface CheckRequest {
+  readonly org?: string;
+  readonly permission?: string;
+  /** checksWrite() of the request being checked. */
+  readonly writes: boolean;
+}
+
+export interface CheckVerdict {
+  readonly principal: Principal;
+  readonly access: OrgAccess | undefined;
+}
+
+function verdict(
+  auth: Authentication,
+  permission: Permission | undefined,
+  access: OrgAccess | undefined,
+  orgRef: string | undefined,
+): CheckVerdict {
+  const { principal } = auth;
+  if (orgRef !== undefined && !access) throw new GatehouseError(httpErrors.orgAccessDenied, { field: 'org' });
+  if (permission !== undefined) {
+    if (isSelfPermission(permission)) refuse(decideSelf(principal, permission), permission);
+    else if (!access)
+      throw new GatehouseError(commonErrors.invalidRequest, {
+        field: 'org',
+        message: `"${permission}" is checked in an organization: add ?org=.`,
+      });
+    else refuse(decideInOrg(principal, access.role, permission), permission);
+  }
+  return { principal, access };
+}
+
+/**
+ * Forward auth's decision for an authenticated caller: who they are, in which org with
+ * which role, or the refusal (thrown). Synchronous unless the role in `?org=` has to be
+ * looked up (an org-bound credential brings its own).
+ */
+export function decideCheck(
+  ctx: Ctx,
+  auth: Authentication,
+  tenancy: TenancyService,
+  check: CheckRequest,
+): CheckVerdict | Promise<CheckVerdict> {
+  const permission = requestedPermission(check.permission);
+  if (auth.principal.readOnly && check.writes)
+    throw new GatehouseError(httpErrors.readOnlyCredential, { field: 'method' });
+  const orgRef = check.org ?? auth.boundOrg?.org.id;
+  const found = orgRef === undefined ? undefined : accessFor(ctx, auth, tenancy, orgRef);
+  return found instanceof Promise
+    ? found.then((access) => verdict(auth, permission, access, orgRef))
+    : verdict(auth, permission, found, orgRef);
+}
+
+/**
+ * The 200 answer's identity headers. Every one is always sent, empty when it does not
+ * apply, so a proxy that copies them upstream (Envoy's allowed_upstream_headers) overwrites
+ * any copy a client forged instead of letting it through.
+ */
+export function identityHeaders({ principal, access }: CheckVerdict): Record<string, string> {
+  return {
+    'x-gatehouse-principal-kind': principal.kind,
+    'x-gatehouse-user': principal.id,
+    'x-gatehouse-auth-method': principal.authMethod,
+    'x-gatehouse-org': access?.org.id ?? '',
+    'x-gatehouse-org-slug': access?.org.slug ?? '',
+    'x-gatehouse-role': access?.role ?? '',
+    'x-gatehouse-read-only': principal.readOnly ? 'true' : 'false',
+  };
+}
+
+/** The 200 answer's body, in CheckAnswer's property order (the fast path stringifies it itself). */
+export function checkBody({ principal, access }: CheckVerdict): Static<typeof CheckAnswer> {
+  return {
+    principal: { kind: principal.kind, id: principal.id, auth_method: principal.authMethod },
+    org: access ? { id: access.org.id, slug: access.org.slug, role: access.role } : null,
+  };
+}
+
 export function registerForwardAuth(app: FastifyInstance, tenancy: TenancyService): void {
   app.route<CheckRoute>({
     // Every method, because Envoy's HTTP ext_authz checks with the original one.
     method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    url: '/authz/check',
+    url: CHECK_PATH.slice('/v1'.length),
     config: { permission: 'authz:check', csrf: 'not_a_state_change' },
     schema: { querystring: CheckQuery, response: { 200: CheckAnswer } },
     handler: async function checkAuthorization(request, reply: FastifyReply) {
-      const auth = request.auth!;
-      const { principal } = auth;
-      const permission = requestedPermission(request.query.permission);
-      if (principal.readOnly && checksWrite(request))
-        throw new GatehouseError(httpErrors.readOnlyCredential, { field: 'method' });
-      const orgRef = request.query.org ?? auth.boundOrg?.org.id;
-      const found = orgRef === undefined ? undefined : accessFor(request.ctx, auth, tenancy, orgRef);
-      const access = found instanceof Promise ? await found : found;
-      if (orgRef !== undefined && !access)
-        throw new GatehouseError(httpErrors.orgAccessDenied, { field: 'org' });
-      if (permission !== undefined) {
-        if (isSelfPermission(permission)) refuse(decideSelf(principal, permission), permission);
-        else if (!access)
-          throw new GatehouseError(commonErrors.invalidRequest, {
-            field: 'org',
-            message: `"${permission}" is checked in an organization: add ?org=.`,
-          });
-        else refuse(decideInOrg(principal, access.role, permission), permission);
-      }
-      // Every identity header is always sent, empty when it does not apply, so a proxy that
-      // copies them upstream (Envoy's allowed_upstream_headers) overwrites any copy a client
-      // forged instead of letting it through.
-      const identity: Record<string, string> = {
-        'x-gatehouse-principal-kind': principal.kind,
-        'x-gatehouse-user': principal.id,
-        'x-gatehouse-auth-method': principal.authMethod,
-        'x-gatehouse-org': access?.org.id ?? '',
-        'x-gatehouse-org-slug': access?.org.slug ?? '',
-        'x-gatehouse-role': access?.role ?? '',
-        'x-gatehouse-read-only': principal.readOnly ? 'true' : 'false',
-      };
-      reply.headers(identity);
-      return {
-        principal: { kind: principal.kind, id: principal.id, auth_method: principal.authMethod },
-        org: access ? { id: access.org.id, slug: access.org.slug, role: access.role } : null,
-      };
+      const { org, permission } = request.query;
+      const check = { org, permission, writes: checksWrite(request.method, request.headers) };
+      const decided = decideCheck(request.ctx, request.auth!, tenancy, check);
+      const found = decided instanceof Promise ? await decided : decided;
+      reply.headers(identityHeaders(found));
+      return checkBody(found);
     },
   });
 }

@@ -11,6 +11,7 @@ import {
   isSelfPermission,
   type OrgPermission,
   type Permission,
+  type SelfPermission,
 } from '../authz/index.ts';
 import { GatehouseError } from '../core/errors.ts';
 import type { Ctx } from '../db/index.ts';
@@ -65,6 +66,16 @@ function admit(request: FastifyRequest, permission: OrgPermission, access: OrgAc
   request.orgAccess = access;
 }
 
+/** A self route's guard: any authenticated caller the permission does not exclude. */
+export function admitToSelfRoute(
+  auth: Authentication | undefined,
+  permission: SelfPermission,
+): Authentication {
+  if (!auth) throw new GatehouseError(authnErrors.authenticationRequired);
+  refuse(decideSelf(auth.principal, permission), permission);
+  return auth;
+}
+
 /**
  * Checks the route's permission before its handler. Throws the refusal; returns a promise
  * only when the caller's role had to be looked up, so a self route or an org-bound
@@ -79,12 +90,12 @@ export function enforcePermission(
   const permission = request.routeOptions.config.permission;
   if (permission === undefined) throw new Error(`route ${request.routeOptions.url} declares no permission`);
   if (permission === 'public') return undefined;
-  const auth = request.auth;
-  if (!auth) throw new GatehouseError(authnErrors.authenticationRequired);
   if (isSelfPermission(permission)) {
-    refuse(decideSelf(auth.principal, permission), permission);
+    admitToSelfRoute(request.auth, permission);
     return undefined;
   }
+  const auth = request.auth;
+  if (!auth) throw new GatehouseError(authnErrors.authenticationRequired);
   const orgRef = (request.params as Record<string, string | undefined>).org;
   if (!orgRef)
     throw new Error(`route ${request.routeOptions.url} needs an org permission but has no :org parameter`);

@@ -4,6 +4,12 @@ export { type BrowserSurfaceDeps, registerBrowserSurface } from './browser-surfa
 export { CSRF_HEADER, sessionCsrfToken } from './csrf.ts';
 export { httpErrors } from './errors.ts';
 export { registerForwardAuth } from './forward-auth.ts';
+export {
+  createForwardAuthFastPath,
+  type FastPath,
+  type ForwardAuthFastPath,
+} from './forward-auth-fast-path.ts';
+export { serverWithFastPath } from './http-server.ts';
 export type { InFlightTracker } from './in-flight.ts';
 export {
   createMetricsRegistry,

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticated, CredentialCarrier, CredentialResolver } from '../authn/index.ts';
 import type { Clock } from '../core/clock.ts';
 import { newRequestId } from '../core/ids.ts';
-import type { Db } from '../db/index.ts';
+import { type Db, deriveCtx } from '../db/index.ts';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{8,64}$/;
 
@@ -32,7 +32,7 @@ export function attachContext(request: FastifyRequest, db: Db, clock: Clock): vo
 
 function record(request: FastifyRequest, auth: Authenticated): void {
   request.auth = auth;
-  if (auth) request.ctx = { ...request.ctx, principal: auth.principal };
+  if (auth) request.ctx = deriveCtx(request.ctx, { principal: auth.principal });
 }
 
 /**

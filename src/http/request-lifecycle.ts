@@ -8,18 +8,23 @@ import type { Clock } from '../core/clock.ts';
 import type { Db } from '../db/index.ts';
 import { createInFlightTracker, type InFlightTracker } from './in-flight.ts';
 import { attachContext } from './request-context.ts';
-import { registerRequestDurations } from './request-durations.ts';
+import { type RequestDurations, registerRequestDurations } from './request-durations.ts';
+
+export interface RequestLifecycle {
+  readonly drain: InFlightTracker;
+  readonly durations: RequestDurations;
+}
 
 export function registerRequestLifecycle(
   app: FastifyInstance,
   deps: { db: Db; clock: Clock; registry: Registry },
-): InFlightTracker {
+): RequestLifecycle {
   const drain = createInFlightTracker();
   const durations = registerRequestDurations(deps.registry);
   app.addHook('onRequest', (request, reply, next) => {
     reply.header('x-request-id', request.id);
     attachContext(request, deps.db, deps.clock);
-    drain.begin(request, reply);
+    if (drain.begin(request)) reply.header('connection', 'close');
     next();
   });
   app.addHook('onResponse', (request, reply, next) => {
@@ -37,5 +42,5 @@ export function registerRequestLifecycle(
     drain.end(request);
     next();
   });
-  return drain;
+  return { drain, durations };
 }

@@ -1,7 +1,7 @@
 // The /v1 JSON surface: JSON errors `{"error":{code,message,field,request_id}}`, the
 // credential resolver, CSRF for cookie-authenticated unsafe requests, and the permission
 // guard before every handler.
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CredentialResolver } from '../authn/index.ts';
 import { GatehouseError } from '../core/errors.ts';
 import type { TenancyService } from '../tenancy/index.ts';
@@ -9,7 +9,7 @@ import { checkSessionCsrf, isSafeMethod, sessionCsrfToken } from './csrf.ts';
 import { toGatehouseError } from './error-mapping.ts';
 import { httpErrors } from './errors.ts';
 import { enforcePermission } from './guard.ts';
-import { authenticateRequest, setRetryHeaders } from './request-context.ts';
+import { authenticateRequest } from './request-context.ts';
 
 export interface V1SurfaceDeps {
   readonly resolver: CredentialResolver;
@@ -17,23 +17,48 @@ export interface V1SurfaceDeps {
   readonly csrfKey: Buffer;
 }
 
-const API_HEADERS = Object.freeze({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+/** What every /v1 answer carries: identities and secrets shown once are never cached, never sniffed. */
+export const API_HEADERS = Object.freeze({
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+});
+
+/** A refusal as /v1 renders it: `{"error":{code,message,field,request_id}}`, status and headers. */
+export interface JsonErrorAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: { error: { code: string; message: string; field?: string; request_id: string } };
+}
+
+/** Renders what was thrown and logs it (refusals at info, failures at error, with the cause). */
+export function jsonErrorAnswer(thrown: unknown, requestId: string, log: FastifyBaseLogger): JsonErrorAnswer {
+  const { error, unexpected } = toGatehouseError(thrown);
+  const logged = { code: error.code, detail: error.detail, err: unexpected ? thrown : undefined };
+  if (unexpected || error.status >= 500) log.error(logged, 'request failed');
+  else log.info(logged, 'request refused');
+  // The challenge first, then the error's own headers: a spread followed by more properties
+  // gets a new hidden class on every call (deriveCtx in db/context.ts), and floods are 401s.
+  const headers: Record<string, string> =
+    error.status === 401
+      ? { 'www-authenticate': 'Bearer realm="gatehouse"', ...error.headers }
+      : { ...error.headers };
+  return {
+    status: error.status,
+    headers,
+    body: {
+      error: {
+        code: error.code,
+        message: error.message,
+        ...(error.field ? { field: error.field } : {}),
+        request_id: requestId,
+      },
+    },
+  };
+}
 
 export function sendJsonError(request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
-  const { error, unexpected } = toGatehouseError(thrown);
-  const log = { code: error.code, detail: error.detail, err: unexpected ? thrown : undefined };
-  if (unexpected || error.status >= 500) request.log.error(log, 'request failed');
-  else request.log.info(log, 'request refused');
-  setRetryHeaders(reply, error.headers);
-  if (error.status === 401) reply.header('www-authenticate', 'Bearer realm="gatehouse"');
-  return reply.status(error.status).send({
-    error: {
-      code: error.code,
-      message: error.message,
-      ...(error.field ? { field: error.field } : {}),
-      request_id: request.id,
-    },
-  });
+  const answer = jsonErrorAnswer(thrown, request.id, request.log);
+  return reply.status(answer.status).headers(answer.headers).send(answer.body);
 }
 
 export async function registerV1Surface(

@@ -7,6 +7,7 @@ import { randomInt } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { asBrowser, type Browser, type TestApp } from './app.ts';
+import type { Answer } from './socket-inject.ts';
 
 export const TOKEN_PATTERN = /^gk_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}$/;
 
@@ -60,7 +61,7 @@ export function withKey(t: TestApp, token: string, options: InjectOptions): Prom
 }
 
 /** Asserts a /v1 JSON error answer by status and stable code. */
-export function assertError(res: LightMyRequestResponse, status: number, code: string, field?: string): void {
+export function assertError(res: Answer, status: number, code: string, field?: string): void {
   assert.equal(res.statusCode, status, res.body);
   const error = res.json().error;
   assert.equal(error.code, code, res.body);

@@ -1,0 +1,166 @@
+// Forward auth on the HTTP server's own request handler, ahead of Fastify. `/v1/authz/check`
+// is called before every request a reverse proxy passes upstream, so its answer has to cost
+// little more than a hello-world response; Fastify's routing, hooks and reply machinery
+// cost more than the check itself (bench/README.md). The fast path serves the common shape
+// of the request — `GET /v1/authz/check` with an Authorization header and nothing else to
+// interpret — with the same resolver, the same decision (decideCheck), the same headers and
+// body and the same error rendering as the route in forward-auth.ts; anything else (a query
+// string, cookies, another method, a shutdown in progress) goes to the route. It is off when
+// info logging is on, because Fastify's per-request lines would then be missing for it.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import proxyAddr from '@fastify/proxy-addr';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from 'pino';
+import type { Authenticated, CredentialResolver } from '../authn/index.ts';
+import type { Clock } from '../core/clock.ts';
+import type { Ctx, Db } from '../db/index.ts';
+import type { TenancyService } from '../tenancy/index.ts';
+import {
+  CHECK_PATH,
+  type CheckVerdict,
+  checkBody,
+  checksWrite,
+  decideCheck,
+  identityHeaders,
+} from './forward-auth.ts';
+import { admitToSelfRoute } from './guard.ts';
+import type { InFlightTracker } from './in-flight.ts';
+import { requestIdFor } from './request-context.ts';
+import type { RequestDurations } from './request-durations.ts';
+import { requestLoggerFactory } from './request-logging.ts';
+import { API_HEADERS, jsonErrorAnswer } from './v1-surface.ts';
+
+/** Answers the request and returns true, or returns false and leaves it untouched for Fastify. */
+export type FastPath = (request: IncomingMessage, response: ServerResponse) => boolean;
+
+export interface ForwardAuthFastPath {
+  readonly handle: FastPath;
+  /** Checks answered here since start (for /metrics, and for tests to see it was taken). */
+  answered(): number;
+}
+
+export interface ForwardAuthFastPathDeps {
+  readonly resolver: CredentialResolver;
+  readonly tenancy: TenancyService;
+  readonly db: Db;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly drain: InFlightTracker;
+  readonly durations: RequestDurations;
+  /** The proxies whose X-Forwarded-For is believed, as Fastify is given them; false for none. */
+  readonly trustProxy: false | readonly string[];
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const NO_COOKIES: Readonly<Record<string, string | undefined>> = Object.freeze({});
+
+/** The client's address exactly as Fastify's request.ip computes it with the same trustProxy. */
+function clientAddressOf(
+  trustProxy: false | readonly string[],
+): (request: IncomingMessage) => string | undefined {
+  if (trustProxy === false) return (request) => request.socket.remoteAddress;
+  const trusted = proxyAddr.compile([...trustProxy]);
+  return (request) => {
+    const chain = proxyAddr.all(request, trusted);
+    return chain[chain.length - 1];
+  };
+}
+
+export function createForwardAuthFastPath(deps: ForwardAuthFastPathDeps): ForwardAuthFastPath {
+  const { resolver, tenancy, db, clock, logger, drain, durations } = deps;
+  let answered = 0;
+  if (logger.isLevelEnabled('info')) return { handle: () => false, answered: () => answered };
+  const clientAddress = clientAddressOf(deps.trustProxy);
+
+  function verdictFor(ctx: Ctx, request: IncomingMessage): CheckVerdict | Promise<CheckVerdict> {
+    const writes = checksWrite(request.method as string, request.headers);
+    const decide = (auth: Authenticated) =>
+      decideCheck(ctx, admitToSelfRoute(auth, 'authz:check'), tenancy, { writes });
+    const auth = resolver.authenticate(ctx, {
+      authorization: request.headers.authorization,
+      cookies: NO_COOKIES,
+    });
+    return auth instanceof Promise ? auth.then(decide) : decide(auth);
+  }
+
+  type Answer = readonly [status: number, headers: Record<string, string>, body: string];
+
+  function allowed(ctx: Ctx, verdict: CheckVerdict): Answer {
+    const headers = { 'x-request-id': ctx.requestId, ...API_HEADERS, ...identityHeaders(verdict) };
+    return [200, headers, JSON.stringify(checkBody(verdict))];
+  }
+
+  function refused(ctx: Ctx, thrown: unknown): Answer {
+    const answer = jsonErrorAnswer(thrown, ctx.requestId, ctx.log as FastifyBaseLogger);
+    const headers = { 'x-request-id': ctx.requestId, ...API_HEADERS, ...answer.headers };
+    return [answer.status, headers, JSON.stringify(answer.body)];
+  }
+
+  function write(response: ServerResponse, [status, headers, body]: Answer): number {
+    headers['content-type'] = JSON_TYPE;
+    headers['content-length'] = String(Buffer.byteLength(body));
+    response.writeHead(status, headers);
+    response.end(body);
+    return status;
+  }
+
+  /** Writes the answer and ends the request's bookkeeping, once, whatever happens. */
+  function finish(ctx: Ctx, response: ServerResponse, started: number, answer: () => Answer): void {
+    let status: number;
+    try {
+      status = write(response, answer());
+    } catch (error) {
+      // Composing or writing the answer failed: a logged 500 if nothing was sent yet.
+      try {
+        if (response.headersSent) throw error;
+        status = write(response, refused(ctx, error));
+      } catch {
+        response.destroy();
+        status = 500;
+      }
+    }
+    answered += 1;
+    drain.leave();
+    durations.observe('GET', CHECK_PATH, status, (performance.now() - started) / 1000);
+  }
+
+  const handle: FastPath = (request, response) => {
+    if (
+      request.method !== 'GET' ||
+      request.url !== CHECK_PATH ||
+      request.headers.authorization === undefined ||
+      request.headers.cookie !== undefined ||
+      drain.draining
+    )
+      return false;
+    const started = performance.now();
+    const requestId = requestIdFor(request.headers['x-request-id']);
+    const userAgent = request.headers['user-agent'];
+    const ctx: Ctx = {
+      db,
+      clock,
+      // The same request logger and binding Fastify gives its requests.
+      log: requestLoggerFactory(logger, { reqId: requestId }),
+      requestId,
+      ip: clientAddress(request),
+      userAgent,
+    };
+    drain.enter();
+    let verdict: CheckVerdict | Promise<CheckVerdict>;
+    try {
+      verdict = verdictFor(ctx, request);
+    } catch (error) {
+      finish(ctx, response, started, () => refused(ctx, error));
+      return true;
+    }
+    if (verdict instanceof Promise)
+      verdict.then(
+        (found) => finish(ctx, response, started, () => allowed(ctx, found)),
+        (error: unknown) => finish(ctx, response, started, () => refused(ctx, error)),
+      );
+    else finish(ctx, response, started, () => allowed(ctx, verdict));
+    return true;
+  };
+  return { handle, answered: () => answered };
+}
