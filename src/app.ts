@@ -25,6 +25,7 @@ import {
   sendJsonError,
   serverWithFastPath,
 } from './http/index.ts';
+import { oauthRoutes } from './oauth/index.ts';
 import type { Services } from './services.ts';
 import { browserSessionRoutes, v1SessionRoutes } from './sessions/index.ts';
 import { browserSsoRoutes, v1SsoRoutes } from './sso/index.ts';
@@ -132,6 +133,8 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
       registerForwardAuth(v1, services.tenancy);
     },
   );
+  const provider = await services.oauth.initialize(services.systemContext('oauth-start'));
+  await app.register(oauthRoutes, { provider });
   await registerBrowserSurface(
     app,
     {

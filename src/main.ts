@@ -52,6 +52,12 @@ export async function startServer(
     });
   }, SSO_FLOW_PURGE_MS);
   flowTimer.unref();
+  const oauthPurgeTimer = setInterval(() => {
+    services.oauth.purgeExpired(services.systemContext('oauth-purge')).catch((error: Error) => {
+      logger.warn({ err: { message: error.message } }, 'could not purge expired OAuth artifacts; retrying');
+    });
+  }, SSO_FLOW_PURGE_MS);
+  oauthPurgeTimer.unref();
   const metadataTimer = setInterval(() => {
     services.sso
       .refreshSamlMetadata(services.systemContext('saml-metadata-refresh'))
@@ -72,6 +78,7 @@ export async function startServer(
         await drain.settled(SHUTDOWN_DRAIN_MS);
         clearInterval(usageTimer);
         clearInterval(flowTimer);
+        clearInterval(oauthPurgeTimer);
         clearInterval(metadataTimer);
         await flushKeyUsage();
         await database.close();

@@ -10,6 +10,7 @@ import type { Clock } from './core/clock.ts';
 import type { Logger } from './core/context.ts';
 import { deriveKey, generateMasterKey, masterKeyId, parseMasterKey } from './core/secrets.ts';
 import type { Ctx, DbHandle } from './db/index.ts';
+import { createOauthService } from './oauth/index.ts';
 import {
   cookieNames,
   createBootstrap,
@@ -81,6 +82,15 @@ export function createServices(deps: ServiceDeps) {
     clockToleranceSeconds: config.ssoClockSkewSeconds,
     resolveTxt: deps.resolveTxt,
   });
+  const oauth = createOauthService({
+    db: database.db,
+    clock,
+    keyRing,
+    audit,
+    publicUrl: config.publicUrl,
+    behindProxy: config.trustProxy.enabled,
+    cookieKey: deriveKey(deps.masterKey, 'oauth-cookies').toString('base64url'),
+  });
   const bootstrap = createBootstrap({ audit, tenancy, publicUrl: config.publicUrl });
   const resolver = createCredentialResolver(
     [apiKeys.credentialKind, sessions.credentialKind],
@@ -102,6 +112,7 @@ export function createServices(deps: ServiceDeps) {
     sessions,
     apiKeys,
     sso,
+    oauth,
     bootstrap,
     resolver,
     cookies,

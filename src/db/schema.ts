@@ -228,6 +228,34 @@ export interface RoleRulesTable {
   created_at: number;
 }
 
+/** What oidc-provider stores through its adapter (src/oauth/adapter.ts), one row per model and id. */
+export interface OauthArtifactsTable {
+  /** oidc-provider's model name: AccessToken, AuthorizationCode, RefreshToken, Grant, Session, Client, … */
+  model: string;
+  id: string;
+  payload_json: string;
+  grant_id: string | null;
+  user_code: string | null;
+  uid: string | null;
+  /** Epoch ms; null for what does not expire (registered clients). */
+  expires_at: number | null;
+  consumed_at: number | null;
+}
+
+export interface OauthSigningKeysTable {
+  /** The JWK `kid`. */
+  id: string;
+  alg: string;
+  public_jwk_json: string;
+  /** The private JWK as an envelope under the master key, AAD `oauth_signing_key:<id>`. */
+  private_jwk_envelope: string;
+  /** `next`, `current` or `retired`. */
+  state: string;
+  created_at: number;
+  activated_at: number | null;
+  retired_at: number | null;
+}
+
 export interface Database {
   orgs: OrgsTable;
   users: UsersTable;
@@ -248,4 +276,6 @@ export interface Database {
   sso_flows: SsoFlowsTable;
   sso_saml_assertions: SsoSamlAssertionsTable;
   role_rules: RoleRulesTable;
+  oauth_artifacts: OauthArtifactsTable;
+  oauth_signing_keys: OauthSigningKeysTable;
 }

@@ -20,6 +20,14 @@ const PUBLIC_PATHS: readonly (string | RegExp)[] = [
   '/sso/oidc/callback',
   '/sso/saml/:connection_id/metadata',
   '/sso/saml/:connection_id/acs',
+  // The authorization server: oidc-provider authenticates clients and users itself, and its
+  // metadata is where clients look for it (RFC 8414, OpenID Connect Discovery).
+  '/oauth',
+  '/oauth/*',
+  '/.well-known/oauth-authorization-server',
+  '/.well-known/oauth-authorization-server/oauth',
+  '/.well-known/openid-configuration',
+  '/.well-known/openid-configuration/oauth',
   '/',
   /^\/assets\/[^:*]+$/,
   '/admin',

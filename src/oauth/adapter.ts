@@ -1,0 +1,151 @@
+// oidc-provider's storage adapter over the one table `oauth_artifacts` (migration 0004), so
+// every node sees the codes, tokens, grants, sessions and interactions another issued. The
+// interface is the library's (lib/helpers/initialize_adapter.js: a class instantiated once
+// per model name). Expiry and consumption are enforced here, not left to the library alone:
+// a row past its expiry is never returned, and a consumed row carries `consumed`, which is
+// how oidc-provider detects a replayed code (RFC 6749 §4.1.2) or a rotated refresh token
+// (RFC 9700 §4.14.2).
+import type { Clock } from '../core/clock.ts';
+import type { Ctx, Db } from '../db/index.ts';
+
+/** What oidc-provider hands us and expects back: its model's fields, opaque to us. */
+export type OauthPayload = Record<string, unknown>;
+
+/** The methods oidc-provider calls on the adapter of each model. */
+export interface OauthAdapter {
+  upsert(id: string, payload: OauthPayload, expiresIn?: number): Promise<void>;
+  find(id: string): Promise<OauthPayload | undefined>;
+  findByUserCode(userCode: string): Promise<OauthPayload | undefined>;
+  findByUid(uid: string): Promise<OauthPayload | undefined>;
+  consume(id: string): Promise<void>;
+  destroy(id: string): Promise<void>;
+  revokeByGrantId(grantId: string): Promise<void>;
+}
+
+export interface OauthAdapterDeps {
+  /**
+   * The root Kysely instance, not a request's `ctx.db`: oidc-provider calls the adapter from
+   * its own Koa stack, outside our request context and outside any transaction of ours.
+   */
+  readonly db: Db;
+  readonly clock: Clock;
+}
+
+type Lookup = 'id' | 'uid' | 'user_code';
+
+/**
+ * The adapter class for oidc-provider's `adapter` setting; it calls `new Adapter(modelName)`
+ * once per model (AccessToken, AuthorizationCode, Session, Interaction, Grant, Client, …).
+ */
+export function createOauthAdapter(deps: OauthAdapterDeps): new (name: string) => OauthAdapter {
+  const { db, clock } = deps;
+
+  return class SqlOauthAdapter implements OauthAdapter {
+    readonly #model: string;
+
+    constructor(name: string) {
+      this.#model = name;
+    }
+
+    /**
+     * One statement, so two nodes saving the same artifact cannot interleave a delete and an
+     * insert. consumed_at is left as it was on replace: a model's save() writes its whole
+     * payload again, and a re-save racing a consume() on another node must not undo the
+     * consumption, or a code or refresh token could be redeemed twice.
+     */
+    async upsert(id: string, payload: OauthPayload, expiresIn?: number): Promise<void> {
+      const row = {
+        model: this.#model,
+        id,
+        payload_json: JSON.stringify(payload),
+        grant_id: stringField(payload, 'grantId'),
+        user_code: stringField(payload, 'userCode'),
+        uid: stringField(payload, 'uid'),
+        // expiresIn is in seconds; the column, like every time we store, is epoch ms.
+        expires_at: typeof expiresIn === 'number' ? clock.now() + Math.round(expiresIn * 1000) : null,
+        consumed_at: null,
+      };
+      await db
+        .insertInto('oauth_artifacts')
+        .values(row)
+        .onConflict((oc) =>
+          oc.columns(['model', 'id']).doUpdateSet((eb) => ({
+            payload_json: eb.ref('excluded.payload_json'),
+            grant_id: eb.ref('excluded.grant_id'),
+            user_code: eb.ref('excluded.user_code'),
+            uid: eb.ref('excluded.uid'),
+            expires_at: eb.ref('excluded.expires_at'),
+          })),
+        )
+        .execute();
+    }
+
+    find(id: string): Promise<OauthPayload | undefined> {
+      return this.#findLive('id', id);
+    }
+
+    /** Device flow (RFC 8628 §3.3): the code the user types on the verification page. */
+    findByUserCode(userCode: string): Promise<OauthPayload | undefined> {
+      return this.#findLive('user_code', userCode);
+    }
+
+    findByUid(uid: string): Promise<OauthPayload | undefined> {
+      return this.#findLive('uid', uid);
+    }
+
+    async consume(id: string): Promise<void> {
+      await db
+        .updateTable('oauth_artifacts')
+        .set({ consumed_at: clock.now() })
+        .where('model', '=', this.#model)
+        .where('id', '=', id)
+        .execute();
+    }
+
+    async destroy(id: string): Promise<void> {
+      await db.deleteFrom('oauth_artifacts').where('model', '=', this.#model).where('id', '=', id).execute();
+    }
+
+    /**
+     * Every artifact issued under the grant, whatever this adapter's model: oidc-provider
+     * calls this once per token model on revocation (RFC 7009 §2.1), so deleting them all at
+     * the first call leaves nothing for a concurrent request on another node to redeem.
+     */
+    async revokeByGrantId(grantId: string): Promise<void> {
+      await db.deleteFrom('oauth_artifacts').where('grant_id', '=', grantId).execute();
+    }
+
+    async #findLive(column: Lookup, value: string): Promise<OauthPayload | undefined> {
+      const now = clock.now();
+      const row = await db
+        .selectFrom('oauth_artifacts')
+        .select(['payload_json', 'consumed_at'])
+        .where('model', '=', this.#model)
+        .where(column, '=', value)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const payload = JSON.parse(row.payload_json) as OauthPayload;
+      // oidc-provider reads `consumed` as epoch seconds, like every time in its payloads.
+      if (row.consumed_at !== null) payload.consumed = Math.floor(row.consumed_at / 1000);
+      return payload;
+    }
+  };
+}
+
+/**
+ * Deletes the artifacts past their expiry, which find() already refuses, so the table does
+ * not grow without bound; main.ts runs it on a timer. Returns how many rows went.
+ */
+export async function purgeExpiredOauthArtifacts(ctx: Ctx): Promise<number> {
+  const result = await ctx.db
+    .deleteFrom('oauth_artifacts')
+    .where('expires_at', '<=', ctx.clock.now())
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+function stringField(payload: OauthPayload, key: string): string | null {
+  const value = payload[key];
+  return typeof value === 'string' ? value : null;
+}

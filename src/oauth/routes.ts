@@ -1,0 +1,59 @@
+// Mounts the authorization server (provider.ts) in the Fastify app: everything under /oauth
+// is handed to oidc-provider's own request handler, and its metadata is also served where
+// clients look for it outside /oauth — RFC 8414 inserts the issuer's path after
+// `/.well-known/oauth-authorization-server`, and many MCP clients try the root first.
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type Provider from 'oidc-provider';
+import { OAUTH_PATH } from './provider.ts';
+
+const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'] as const;
+const DISCOVERY = '/.well-known/openid-configuration';
+
+/** Where oidc-provider reads the mount path from (Express's convention, which it follows). */
+type MountedRequest = IncomingMessage & { originalUrl?: string };
+
+export async function oauthRoutes(app: FastifyInstance, options: { provider: Provider }): Promise<void> {
+  const handle = options.provider.callback();
+
+  /**
+   * Hands the request to oidc-provider as if it had arrived at /oauth + `path`: the library
+   * takes its mount path (and so every URL it advertises) from the difference.
+   */
+  function forward(request: FastifyRequest, reply: FastifyReply, path: string): void {
+    reply.hijack();
+    const raw = request.raw as MountedRequest;
+    raw.originalUrl = `${OAUTH_PATH}${path}`;
+    raw.url = path;
+    void handle(raw, reply.raw);
+  }
+
+  await app.register(async (scope) => {
+    // oidc-provider reads request bodies itself (forms and JSON): Fastify must leave the
+    // stream alone.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+    const mounted = {
+      method: [...METHODS],
+      config: { permission: 'public' as const, csrf: 'not_a_state_change' as const },
+      handler: (request: FastifyRequest, reply: FastifyReply) => {
+        const url = request.raw.url ?? OAUTH_PATH;
+        forward(request, reply, url.slice(OAUTH_PATH.length) || '/');
+      },
+    };
+    scope.route({ ...mounted, url: OAUTH_PATH });
+    scope.route({ ...mounted, url: `${OAUTH_PATH}/*` });
+    const metadata = {
+      method: ['GET', 'OPTIONS'] as ('GET' | 'OPTIONS')[],
+      config: { permission: 'public' as const },
+      handler: (request: FastifyRequest, reply: FastifyReply) => forward(request, reply, DISCOVERY),
+    };
+    for (const url of [
+      '/.well-known/oauth-authorization-server',
+      `/.well-known/oauth-authorization-server${OAUTH_PATH}`,
+      DISCOVERY,
+      `${DISCOVERY}${OAUTH_PATH}`,
+    ])
+      scope.route({ ...metadata, url });
+  });
+}

@@ -1,0 +1,256 @@
+// oidc-provider's storage adapter on both databases: what it stores comes back, expiry and
+// consumption are enforced on read, revoking a grant reaches every model, and a second node
+// (its own connection) sees the first one's writes.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { it } from 'node:test';
+import { DAY, HOUR, MINUTE, SECOND } from '../../src/core/clock.ts';
+import { openDb } from '../../src/db/index.ts';
+import { createOauthAdapter, purgeExpiredOauthArtifacts } from '../../src/oauth/adapter.ts';
+import type { TestApp } from '../helpers/app.ts';
+import { describeEachBackend } from '../helpers/each-backend.ts';
+import { silentLogger } from '../helpers/logger.ts';
+
+// Tests of one backend share its database and its clock: ids are unique per test, and the
+// lifetimes that must outlive a test are far longer than all the clock advances together.
+const LONG_LIVED_S = DAY / SECOND;
+
+function adapterClass(t: TestApp) {
+  return createOauthAdapter({ db: t.services.database.db, clock: t.clock });
+}
+
+function newId(prefix: string): string {
+  return `${prefix}-${randomUUID()}`;
+}
+
+async function storedRow(t: TestApp, model: string, id: string) {
+  return t.services.database.db
+    .selectFrom('oauth_artifacts')
+    .selectAll()
+    .where('model', '=', model)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+describeEachBackend('oauth storage adapter', (get) => {
+  it('returns what was upserted, with the indexed fields stored in their columns', async () => {
+    const t = get();
+    const AccessToken = new (adapterClass(t))('AccessToken');
+    const id = newId('at');
+    const grantId = newId('grant');
+    const payload = { jti: id, kind: 'AccessToken', grantId, scope: 'openid email', nested: { a: [1, 2] } };
+
+    await AccessToken.upsert(id, payload, 3600);
+
+    assert.deepEqual(await AccessToken.find(id), payload);
+    const row = await storedRow(t, 'AccessToken', id);
+    assert.equal(row?.grant_id, grantId);
+    assert.equal(row?.expires_at, t.clock.now() + 3600 * SECOND);
+    assert.equal(row?.consumed_at, null);
+  });
+
+  it('stores an artifact without a lifetime as never expiring', async () => {
+    const t = get();
+    const Client = new (adapterClass(t))('Client');
+    const id = newId('client');
+
+    await Client.upsert(id, { client_id: id, redirect_uris: ['https://rp.example/cb'] });
+
+    assert.equal((await storedRow(t, 'Client', id))?.expires_at, null);
+    assert.deepEqual(await Client.find(id), { client_id: id, redirect_uris: ['https://rp.example/cb'] });
+  });
+
+  it('answers undefined for an id it never stored', async () => {
+    const AccessToken = new (adapterClass(get()))('AccessToken');
+    assert.equal(await AccessToken.find(newId('missing')), undefined);
+  });
+
+  it('replaces the payload and lifetime when the same id is upserted again', async () => {
+    const t = get();
+    const Session = new (adapterClass(t))('Session');
+    const id = newId('sess');
+
+    await Session.upsert(id, { uid: 'first-uid', accountId: 'user-1' }, 60);
+    await Session.upsert(id, { uid: 'second-uid', accountId: 'user-1', acr: 'mfa' }, LONG_LIVED_S);
+
+    assert.deepEqual(await Session.find(id), { uid: 'second-uid', accountId: 'user-1', acr: 'mfa' });
+    assert.equal(await Session.findByUid('first-uid'), undefined);
+    const rows = await t.services.database.db
+      .selectFrom('oauth_artifacts')
+      .select('expires_at')
+      .where('model', '=', 'Session')
+      .where('id', '=', id)
+      .execute();
+    assert.deepEqual(rows, [{ expires_at: t.clock.now() + DAY }]);
+  });
+
+  it('keys rows by model: the same id under another model is another artifact', async () => {
+    const Adapter = adapterClass(get());
+    const id = newId('shared');
+    await new Adapter('AuthorizationCode').upsert(id, { kind: 'AuthorizationCode' }, LONG_LIVED_S);
+    await new Adapter('RefreshToken').upsert(id, { kind: 'RefreshToken' }, LONG_LIVED_S);
+
+    assert.deepEqual(await new Adapter('AuthorizationCode').find(id), { kind: 'AuthorizationCode' });
+    assert.deepEqual(await new Adapter('RefreshToken').find(id), { kind: 'RefreshToken' });
+    assert.equal(await new Adapter('AccessToken').find(id), undefined);
+  });
+
+  it('refuses an artifact from the moment it expires, though the row is still there', async () => {
+    const t = get();
+    const Code = new (adapterClass(t))('AuthorizationCode');
+    const id = newId('code');
+    await Code.upsert(id, { jti: id }, 10);
+
+    t.clock.advance(10 * SECOND - 1);
+    assert.deepEqual(await Code.find(id), { jti: id });
+    t.clock.advance(1);
+    assert.equal(await Code.find(id), undefined);
+    assert.ok(await storedRow(t, 'AuthorizationCode', id), 'the expired row is left for the purge');
+  });
+
+  it('finds a session by its uid, only under its own model and only while it lives', async () => {
+    const t = get();
+    const Adapter = adapterClass(t);
+    const Session = new Adapter('Session');
+    const uid = newId('uid');
+    const payload = { uid, accountId: 'user-7' };
+    await Session.upsert(newId('sess'), payload, 30);
+
+    assert.deepEqual(await Session.findByUid(uid), payload);
+    assert.equal(await new Adapter('Interaction').findByUid(uid), undefined);
+    assert.equal(await Session.findByUid(newId('other-uid')), undefined);
+    t.clock.advance(30 * SECOND);
+    assert.equal(await Session.findByUid(uid), undefined);
+  });
+
+  it('finds a device code by its user code, only under its own model and only while it lives', async () => {
+    const t = get();
+    const Adapter = adapterClass(t);
+    const DeviceCode = new Adapter('DeviceCode');
+    const userCode = `WDJB-${randomUUID().slice(0, 4).toUpperCase()}`;
+    const payload = { userCode, params: { client_id: 'cli' } };
+    await DeviceCode.upsert(newId('dc'), payload, 60);
+
+    assert.deepEqual(await DeviceCode.findByUserCode(userCode), payload);
+    assert.equal(await new Adapter('AccessToken').findByUserCode(userCode), undefined);
+    t.clock.advance(MINUTE);
+    assert.equal(await DeviceCode.findByUserCode(userCode), undefined);
+  });
+
+  it('marks a consumed artifact with the epoch second of consumption and still returns it', async () => {
+    const t = get();
+    const Adapter = adapterClass(t);
+    const Code = new Adapter('AuthorizationCode');
+    const id = newId('code');
+    const payload = { jti: id, grantId: newId('grant') };
+    await Code.upsert(id, payload, LONG_LIVED_S);
+    assert.equal((await Code.find(id))?.consumed, undefined);
+
+    t.clock.advance(1500);
+    const consumedAtMs = t.clock.now();
+    await Code.consume(id);
+
+    const found = await Code.find(id);
+    assert.equal(typeof found?.consumed, 'number');
+    assert.equal(found?.consumed, Math.floor(consumedAtMs / 1000));
+    assert.deepEqual({ ...found, consumed: undefined }, { ...payload, consumed: undefined });
+    assert.equal(await new Adapter('RefreshToken').find(id), undefined, 'consume touched no other model');
+  });
+
+  it('keeps the consumption when a consumed artifact is saved again', async () => {
+    const t = get();
+    const Token = new (adapterClass(t))('RefreshToken');
+    const id = newId('rt');
+    await Token.upsert(id, { jti: id }, LONG_LIVED_S);
+    await Token.consume(id);
+
+    await Token.upsert(id, { jti: id, rotations: 1 }, LONG_LIVED_S);
+
+    const found = await Token.find(id);
+    assert.equal(found?.rotations, 1);
+    assert.equal(typeof found?.consumed, 'number');
+  });
+
+  it('destroys one artifact and leaves the same id of another model', async () => {
+    const t = get();
+    const Adapter = adapterClass(t);
+    const id = newId('gone');
+    await new Adapter('Interaction').upsert(id, { uid: id }, LONG_LIVED_S);
+    await new Adapter('Session').upsert(id, { uid: id }, LONG_LIVED_S);
+
+    await new Adapter('Interaction').destroy(id);
+
+    assert.equal(await new Adapter('Interaction').find(id), undefined);
+    assert.equal(await storedRow(t, 'Interaction', id), undefined);
+    assert.deepEqual(await new Adapter('Session').find(id), { uid: id });
+  });
+
+  it('revokes every artifact of a grant, whatever its model, and no other grant', async () => {
+    const t = get();
+    const Adapter = adapterClass(t);
+    const revoked = newId('grant');
+    const kept = newId('grant');
+    const ids = { at: newId('at'), rt: newId('rt'), code: newId('code'), other: newId('at') };
+    await new Adapter('AccessToken').upsert(ids.at, { grantId: revoked }, LONG_LIVED_S);
+    await new Adapter('RefreshToken').upsert(ids.rt, { grantId: revoked }, LONG_LIVED_S);
+    await new Adapter('AuthorizationCode').upsert(ids.code, { grantId: revoked }, LONG_LIVED_S);
+    await new Adapter('AccessToken').upsert(ids.other, { grantId: kept }, LONG_LIVED_S);
+
+    await new Adapter('AccessToken').revokeByGrantId(revoked);
+
+    assert.equal(await new Adapter('AccessToken').find(ids.at), undefined);
+    assert.equal(await new Adapter('RefreshToken').find(ids.rt), undefined);
+    assert.equal(await new Adapter('AuthorizationCode').find(ids.code), undefined);
+    assert.deepEqual(await new Adapter('AccessToken').find(ids.other), { grantId: kept });
+  });
+
+  it('purges only the expired artifacts and says how many', async () => {
+    const t = get();
+    const ctx = t.services.systemContext('test-purge');
+    // Earlier tests leave expired rows behind on purpose; start from none.
+    await purgeExpiredOauthArtifacts(ctx);
+    const Adapter = adapterClass(t);
+    const ids = { short1: newId('s'), short2: newId('s'), long: newId('l'), forever: newId('f') };
+    await new Adapter('AccessToken').upsert(ids.short1, { n: 1 }, 30);
+    await new Adapter('Interaction').upsert(ids.short2, { n: 2 }, 30);
+    await new Adapter('AccessToken').upsert(ids.long, { n: 3 }, HOUR / SECOND);
+    await new Adapter('Client').upsert(ids.forever, { n: 4 });
+
+    assert.equal(await purgeExpiredOauthArtifacts(ctx), 0, 'nothing has expired yet');
+    t.clock.advance(30 * SECOND);
+    assert.equal(await purgeExpiredOauthArtifacts(ctx), 2);
+
+    assert.equal(await storedRow(t, 'AccessToken', ids.short1), undefined);
+    assert.equal(await storedRow(t, 'Interaction', ids.short2), undefined);
+    assert.ok(await storedRow(t, 'AccessToken', ids.long));
+    assert.ok(await storedRow(t, 'Client', ids.forever));
+    assert.equal(await purgeExpiredOauthArtifacts(ctx), 0, 'a second purge finds nothing');
+  });
+
+  it("sees another node's writes through that node's own connection", async (test) => {
+    const t = get();
+    const other = openDb(t.testDatabase.config, silentLogger);
+    test.after(() => other.close());
+    const NodeA = createOauthAdapter({ db: t.services.database.db, clock: t.clock });
+    const NodeB = createOauthAdapter({ db: other.db, clock: t.clock });
+    const id = newId('code');
+    const grantId = newId('grant');
+
+    await new NodeA('AuthorizationCode').upsert(id, { jti: id, grantId }, LONG_LIVED_S);
+    assert.deepEqual(await new NodeB('AuthorizationCode').find(id), { jti: id, grantId });
+
+    // A code redeemed on one node is seen as replayed on the other.
+    await new NodeB('AuthorizationCode').consume(id);
+    assert.equal(typeof (await new NodeA('AuthorizationCode').find(id))?.consumed, 'number');
+
+    await new NodeA('RefreshToken').upsert(newId('rt'), { grantId }, LONG_LIVED_S);
+    await new NodeB('AccessToken').revokeByGrantId(grantId);
+    assert.equal(await new NodeA('AuthorizationCode').find(id), undefined);
+    const left = await t.services.database.db
+      .selectFrom('oauth_artifacts')
+      .select('id')
+      .where('grant_id', '=', grantId)
+      .execute();
+    assert.deepEqual(left, []);
+  });
+});

@@ -1,0 +1,157 @@
+// The authorization server at /oauth (SPEC §4) as clients find and use it: its metadata at
+// every address clients try, its JWKS, and the client-credentials grant issuing JWT access
+// tokens (RFC 9068) bound to the resource asked for (RFC 8707), verified here with jose
+// against the JWKS the server publishes — from the client's side, including what it must
+// refuse.
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import type { InjectOptions } from 'fastify';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createOauthAdapter } from '../../src/oauth/adapter.ts';
+import type { TestApp } from '../helpers/app.ts';
+import { describeEachBackend } from '../helpers/each-backend.ts';
+
+const PUBLIC_URL = 'http://localhost:8080';
+const ISSUER = `${PUBLIC_URL}/oauth`;
+const MCP = `${PUBLIC_URL}/mcp`;
+
+/** Requests as they arrive at the public URL (oidc-provider builds its URLs from the Host). */
+function call(t: TestApp, options: InjectOptions) {
+  return t.app.inject({ ...options, headers: { host: 'localhost:8080', ...(options.headers ?? {}) } });
+}
+
+async function registerConfidentialClient(t: TestApp, clientId: string, secret: string): Promise<void> {
+  const Adapter = createOauthAdapter({ db: t.services.database.db, clock: t.clock });
+  await new Adapter('Client').upsert(clientId, {
+    client_id: clientId,
+    client_secret: secret,
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'client_secret_basic',
+  });
+}
+
+function tokenRequest(t: TestApp, clientId: string, secret: string, fields: Record<string, string>) {
+  return call(t, {
+    method: 'POST',
+    url: '/oauth/token',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    payload: new URLSearchParams(fields).toString(),
+  });
+}
+
+describeEachBackend('OAuth authorization server', (app) => {
+  it('publishes the same metadata at every address clients look for it, with PKCE S256 only, code only and iss in responses', async () => {
+    const t = app();
+    const documents = [];
+    for (const url of [
+      '/.well-known/oauth-authorization-server/oauth',
+      '/.well-known/oauth-authorization-server',
+      '/oauth/.well-known/openid-configuration',
+      '/.well-known/openid-configuration',
+      '/.well-known/openid-configuration/oauth',
+    ]) {
+      const res = await call(t, { method: 'GET', url });
+      assert.equal(res.statusCode, 200, `${url}: ${res.body}`);
+      documents.push(res.json());
+    }
+    for (const document of documents.slice(1)) assert.deepEqual(document, documents[0]);
+    const metadata = documents[0];
+    assert.equal(metadata.issuer, ISSUER);
+    assert.equal(metadata.token_endpoint, `${ISSUER}/token`);
+    assert.equal(metadata.authorization_endpoint, `${ISSUER}/authorize`);
+    assert.equal(metadata.jwks_uri, `${ISSUER}/jwks`);
+    assert.equal(metadata.introspection_endpoint, `${ISSUER}/introspect`);
+    assert.equal(metadata.revocation_endpoint, `${ISSUER}/revoke`);
+    assert.deepEqual(metadata.code_challenge_methods_supported, ['S256']);
+    assert.deepEqual(metadata.response_types_supported, ['code']);
+    assert.equal(metadata.authorization_response_iss_parameter_supported, true);
+    assert.ok(metadata.grant_types_supported.includes('client_credentials'));
+    for (const refused of ['implicit', 'password'])
+      assert.ok(!metadata.grant_types_supported.includes(refused), `no ${refused} grant`);
+    assert.ok(metadata.scopes_supported.includes('projects:read'), 'permission names are the scopes');
+  });
+
+  it('serves ES256 public keys only — the current and the next one — at the JWKS', async () => {
+    const t = app();
+    const res = await call(t, { method: 'GET', url: '/oauth/jwks' });
+    assert.equal(res.statusCode, 200);
+    const { keys } = res.json() as { keys: Record<string, string>[] };
+    assert.equal(keys.length, 2, 'current and next');
+    for (const key of keys) {
+      assert.equal(key.kty, 'EC');
+      assert.equal(key.crv, 'P-256');
+      assert.equal(key.alg, 'ES256');
+      assert.ok(key.kid);
+      assert.equal(key.d, undefined, 'no private part');
+    }
+  });
+
+  it('issues a client-credentials JWT access token bound to the resource, verifiable against the JWKS', async () => {
+    const t = app();
+    await registerConfidentialClient(t, 'svc-reporting', 'a-long-random-client-secret-0001');
+    const res = await tokenRequest(t, 'svc-reporting', 'a-long-random-client-secret-0001', {
+      grant_type: 'client_credentials',
+      resource: MCP,
+      scope: 'projects:read',
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    const body = res.json();
+    assert.equal(body.token_type, 'Bearer');
+    assert.equal(body.expires_in, 3600);
+    assert.equal(body.scope, 'projects:read');
+    const jwks = createLocalJWKSet((await call(t, { method: 'GET', url: '/oauth/jwks' })).json());
+    const header = decodeProtectedHeader(body.access_token);
+    assert.equal(header.typ, 'at+jwt');
+    assert.equal(header.alg, 'ES256');
+    const { payload } = await jwtVerify(body.access_token, jwks, {
+      issuer: ISSUER,
+      audience: MCP,
+      typ: 'at+jwt',
+      // oidc-provider stamps tokens with the real time; the app's manual clock is elsewhere.
+      currentDate: new Date(),
+    });
+    assert.equal(payload.client_id, 'svc-reporting');
+    assert.equal(payload.scope, 'projects:read');
+    assert.equal((payload.exp as number) - (payload.iat as number), 3600);
+  });
+
+  it('refuses a wrong client secret, an unknown resource and the password grant, and grants no scope that is not a permission', async () => {
+    const t = app();
+    await registerConfidentialClient(t, 'svc-refused', 'a-long-random-client-secret-0002');
+    const wrongSecret = await tokenRequest(t, 'svc-refused', 'not-the-secret', {
+      grant_type: 'client_credentials',
+      resource: MCP,
+    });
+    assert.equal(wrongSecret.statusCode, 401, wrongSecret.body);
+    assert.equal(wrongSecret.json().error, 'invalid_client');
+    const elsewhere = await tokenRequest(t, 'svc-refused', 'a-long-random-client-secret-0002', {
+      grant_type: 'client_credentials',
+      resource: 'https://elsewhere.example/api',
+    });
+    assert.equal(elsewhere.statusCode, 400, elsewhere.body);
+    assert.equal(elsewhere.json().error, 'invalid_target');
+    const badScope = await tokenRequest(t, 'svc-refused', 'a-long-random-client-secret-0002', {
+      grant_type: 'client_credentials',
+      resource: MCP,
+      scope: 'root:everything',
+    });
+    // RFC 6749 §3.3 lets the server grant less than asked: an unknown scope is left out,
+    // never granted.
+    assert.equal(badScope.statusCode, 200, badScope.body);
+    assert.equal(badScope.json().scope, undefined);
+    const [, claims] = (badScope.json().access_token as string).split('.');
+    assert.equal(JSON.parse(Buffer.from(claims!, 'base64url').toString()).scope, undefined);
+    const password = await tokenRequest(t, 'svc-refused', 'a-long-random-client-secret-0002', {
+      grant_type: 'password',
+      username: 'a',
+      password: 'b',
+    });
+    assert.equal(password.statusCode, 400, password.body);
+    assert.equal(password.json().error, 'unsupported_grant_type');
+  });
+});
