@@ -40,7 +40,8 @@ export interface BuiltApp {
 
 export async function buildApp(services: Services, logger: PinoLogger): Promise<BuiltApp> {
   const { config } = services;
-  // Installed once the app is built; until then every request goes to Fastify.
+  // Fastify makes the server before the fast path's parts exist; it is installed below, and
+  // until then every request goes to Fastify.
   let fastPath: FastPath = () => false;
   const app = Fastify({
     serverFactory: serverWithFastPath(() => fastPath),

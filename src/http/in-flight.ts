@@ -1,6 +1,7 @@
 // Graceful-shutdown plumbing (SPEC §8): counts requests in flight so the database closes only
 // after their handlers finish, and asks keep-alive clients to reconnect elsewhere once
-// draining starts. request-lifecycle.ts calls begin/end from its hooks.
+// draining starts. request-lifecycle.ts calls begin/end from its hooks, the forward-auth fast
+// path enter/leave.
 export type InFlightTracker = ReturnType<typeof createInFlightTracker>;
 
 // A request aborted by its client may still reach onResponse: it is counted down once. A
