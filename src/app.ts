@@ -134,8 +134,8 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
       registerForwardAuth(v1, services.tenancy);
     },
   );
-  const provider = await services.oauth.initialize(services.systemContext('oauth-start'));
-  await app.register(oauthRoutes, { provider });
+  await services.oauth.initialize(services.systemContext('oauth-start'));
+  await app.register(oauthRoutes, { provider: services.oauth.provider });
   await registerBrowserSurface(
     app,
     {

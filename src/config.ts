@@ -40,6 +40,8 @@ export interface Config {
   };
   /** Allowed difference between Gatehouse's clock and an identity provider's, for ID-token times. */
   readonly ssoClockSkewSeconds: number;
+  /** 0: no scheduled rotation. */
+  readonly oauthKeyRotationDays: number;
   /** Failed authentications allowed per client address and window before 429. */
   readonly authFailureLimit: {
     readonly enabled: boolean;
@@ -142,6 +144,13 @@ export const variables: readonly VariableSpec[] = [
     description:
       'Clock difference tolerated with an SSO identity provider when checking the times in its tokens (exp, iat, nbf); at most 300.',
     defaultText: '60',
+    secret: false,
+  },
+  {
+    name: 'GATEHOUSE_OAUTH_KEY_ROTATION_DAYS',
+    description:
+      'Age at which the signing key of OAuth access tokens is replaced by the next one (checked hourly; every node picks up the new keys); 0 rotates only on demand.',
+    defaultText: '30',
     secret: false,
   },
   {
@@ -313,6 +322,7 @@ export function loadConfig(env: Env = process.env): Config {
     secureCookies: publicUrl.startsWith('https:'),
     credentialCache: Object.freeze(parseCredentialCache(env)),
     ssoClockSkewSeconds: integer(env, 'GATEHOUSE_SSO_CLOCK_SKEW_SECONDS', 60, 0, 300),
+    oauthKeyRotationDays: integer(env, 'GATEHOUSE_OAUTH_KEY_ROTATION_DAYS', 30, 0, 3650),
     authFailureLimit: Object.freeze(parseAuthFailureLimit(env)),
   });
 }

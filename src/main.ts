@@ -58,6 +58,14 @@ export async function startServer(
     });
   }, SSO_FLOW_PURGE_MS);
   oauthPurgeTimer.unref();
+  const keyRotationTimer = setInterval(() => {
+    services.oauth
+      .rotateSigningKeysIfDue(services.systemContext('oauth-key-rotation'))
+      .catch((error: Error) => {
+        logger.warn({ err: { message: error.message } }, 'could not rotate the OAuth signing keys; retrying');
+      });
+  }, OAUTH_KEY_ROTATION_CHECK_MS);
+  keyRotationTimer.unref();
   const metadataTimer = setInterval(() => {
     services.sso
       .refreshSamlMetadata(services.systemContext('saml-metadata-refresh'))
@@ -79,6 +87,7 @@ export async function startServer(
         clearInterval(usageTimer);
         clearInterval(flowTimer);
         clearInterval(oauthPurgeTimer);
+        clearInterval(keyRotationTimer);
         clearInterval(metadataTimer);
         await flushKeyUsage();
         await database.close();
@@ -93,6 +102,7 @@ const SHUTDOWN_DRAIN_MS = 5000;
 const KEY_USAGE_FLUSH_MS = 15_000;
 /** Unfinished SSO sign-ins expire after 10 minutes; their rows are deleted this often. */
 const SSO_FLOW_PURGE_MS = 15 * 60_000;
+const OAUTH_KEY_ROTATION_CHECK_MS = 60 * 60_000;
 /** SAML IdP metadata with a URL is re-read this often, so certificate rotations are followed. */
 const SAML_METADATA_REFRESH_MS = 6 * 60 * 60_000;
 

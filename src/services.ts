@@ -85,11 +85,14 @@ export function createServices(deps: ServiceDeps) {
   const oauth = createOauthService({
     db: database.db,
     clock,
+    log,
     keyRing,
+    notifications,
     audit,
     publicUrl: config.publicUrl,
     behindProxy: config.trustProxy.enabled,
     cookieKey: deriveKey(deps.masterKey, 'oauth-cookies').toString('base64url'),
+    keyRotationDays: config.oauthKeyRotationDays,
   });
   const bootstrap = createBootstrap({ audit, tenancy, publicUrl: config.publicUrl });
   const resolver = createCredentialResolver(

@@ -13,9 +13,23 @@ const DISCOVERY = '/.well-known/openid-configuration';
 /** Where oidc-provider reads the mount path from (Express's convention, which it follows). */
 type MountedRequest = IncomingMessage & { originalUrl?: string };
 
-export async function oauthRoutes(app: FastifyInstance, options: { provider: Provider }): Promise<void> {
-  const handle = options.provider.callback();
+/** Each provider's request handler, made once (callback() composes its middleware anew). */
+const handlers = new WeakMap<Provider, ReturnType<Provider['callback']>>();
 
+function handlerOf(provider: Provider): ReturnType<Provider['callback']> {
+  let handler = handlers.get(provider);
+  if (!handler) {
+    handler = provider.callback();
+    handlers.set(provider, handler);
+  }
+  return handler;
+}
+
+/** `provider` gives the current provider: it is rebuilt when the signing keys change. */
+export async function oauthRoutes(
+  app: FastifyInstance,
+  options: { provider: () => Provider },
+): Promise<void> {
   /**
    * Hands the request to oidc-provider as if it had arrived at /oauth + `path`: the library
    * takes its mount path (and so every URL it advertises) from the difference.
@@ -25,7 +39,7 @@ export async function oauthRoutes(app: FastifyInstance, options: { provider: Pro
     const raw = request.raw as MountedRequest;
     raw.originalUrl = `${OAUTH_PATH}${path}`;
     raw.url = path;
-    void handle(raw, reply.raw);
+    void handlerOf(options.provider())(raw, reply.raw);
   }
 
   await app.register(async (scope) => {

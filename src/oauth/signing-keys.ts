@@ -31,6 +31,14 @@ export interface PrivateJwk extends PublicJwk {
 
 export type SigningKeyState = 'next' | 'current' | 'retired';
 
+/** Another node rotated at the same moment: nothing was changed here, and nothing needs to be. */
+export class ConcurrentRotationError extends Error {
+  constructor() {
+    super('Another node rotated the OAuth signing keys at the same time; nothing was changed.');
+    this.name = 'ConcurrentRotationError';
+  }
+}
+
 export interface SigningKeysDeps {
   readonly keyRing: MasterKeyRing;
   readonly clock: Clock;
@@ -48,6 +56,8 @@ export interface SigningKeys {
   rotate(ctx: Ctx): Promise<{ current: string; next: string; retired: string }>;
   load(ctx: Ctx): Promise<{ signing: PrivateJwk; published: PublicJwk[] }>;
   privateKeys(ctx: Ctx): Promise<PrivateJwk[]>;
+  /** When the current key began signing (epoch ms), if there is one. */
+  currentSince(ctx: Ctx): Promise<number | undefined>;
 }
 
 type Row = OauthSigningKeysTable;
@@ -215,8 +225,7 @@ export function createSigningKeys(deps: SigningKeysDeps): SigningKeys {
         .execute();
       const [retired] = retiredRows.sort(byActivation);
       const [promoted] = (await selectByState(tx, ['next'])).sort(byAge);
-      if (!retired || !promoted)
-        throw new Error('Another node rotated the OAuth signing keys at the same time; nothing was changed.');
+      if (!retired || !promoted) throw new ConcurrentRotationError();
       await tx.db
         .updateTable(TABLE)
         .set({ state: 'current', activated_at: now })
@@ -289,5 +298,10 @@ export function createSigningKeys(deps: SigningKeysDeps): SigningKeys {
     return (await publishedRows(ctx)).map(openPrivateJwk);
   }
 
-  return { ensure, rotate, load, privateKeys };
+  async function currentSince(ctx: Ctx): Promise<number | undefined> {
+    const [current] = (await selectByState(ctx, ['current'])).sort(byActivation);
+    return current?.activated_at ?? undefined;
+  }
+
+  return { ensure, rotate, load, privateKeys, currentSince };
 }

@@ -30,6 +30,11 @@ export interface TestAppOptions {
   readonly logger?: PinoLogger;
   /** Answers DNS TXT lookups for domain verification (DNS is out of reach in tests). */
   readonly resolveTxt?: (name: string) => Promise<string[][]>;
+  /**
+   * Another node on this test database (with its master key, which `env` must then carry as
+   * GATEHOUSE_SECRET_KEY) instead of a fresh database; closing this app leaves it in place.
+   */
+  readonly sharedDatabase?: TestDatabase;
 }
 
 export async function createTestApp(
@@ -38,8 +43,8 @@ export async function createTestApp(
   options: TestAppOptions = {},
 ): Promise<TestApp> {
   const logger = options.logger ?? silentLogger;
-  const testDatabase = await createTestDatabase(kind);
-  const masterKey = generateMasterKey();
+  const testDatabase = options.sharedDatabase ?? (await createTestDatabase(kind));
+  const masterKey = env.GATEHOUSE_SECRET_KEY ?? generateMasterKey();
   const config = loadConfig({
     GATEHOUSE_DATABASE_URL: testDatabase.url,
     GATEHOUSE_SECRET_KEY: masterKey,
@@ -70,7 +75,7 @@ export async function createTestApp(
     close: async () => {
       await app.close();
       await database.close();
-      await testDatabase.drop();
+      if (!options.sharedDatabase) await testDatabase.drop();
     },
   };
 }

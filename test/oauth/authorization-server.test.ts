@@ -5,44 +5,15 @@
 // refuse.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import type { InjectOptions } from 'fastify';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { createOauthAdapter } from '../../src/oauth/adapter.ts';
-import type { TestApp } from '../helpers/app.ts';
 import { describeEachBackend } from '../helpers/each-backend.ts';
-
-const PUBLIC_URL = 'http://localhost:8080';
-const ISSUER = `${PUBLIC_URL}/oauth`;
-const MCP = `${PUBLIC_URL}/mcp`;
-
-/** Requests as they arrive at the public URL (oidc-provider builds its URLs from the Host). */
-function call(t: TestApp, options: InjectOptions) {
-  return t.app.inject({ ...options, headers: { host: 'localhost:8080', ...(options.headers ?? {}) } });
-}
-
-async function registerConfidentialClient(t: TestApp, clientId: string, secret: string): Promise<void> {
-  const Adapter = createOauthAdapter({ db: t.services.database.db, clock: t.clock });
-  await new Adapter('Client').upsert(clientId, {
-    client_id: clientId,
-    client_secret: secret,
-    grant_types: ['client_credentials'],
-    response_types: [],
-    redirect_uris: [],
-    token_endpoint_auth_method: 'client_secret_basic',
-  });
-}
-
-function tokenRequest(t: TestApp, clientId: string, secret: string, fields: Record<string, string>) {
-  return call(t, {
-    method: 'POST',
-    url: '/oauth/token',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    payload: new URLSearchParams(fields).toString(),
-  });
-}
+import {
+  oauthCall as call,
+  ISSUER,
+  MCP_RESOURCE as MCP,
+  registerConfidentialClient,
+  tokenRequest,
+} from '../helpers/oauth.ts';
 
 describeEachBackend('OAuth authorization server', (app) => {
   it('publishes the same metadata at every address clients look for it, with PKCE S256 only, code only and iss in responses', async () => {

@@ -1,0 +1,71 @@
+// Talking to the authorization server at /oauth as a client does, through app.inject().
+import type { InjectOptions } from 'fastify';
+import { createLocalJWKSet, type JWTVerifyResult, jwtVerify } from 'jose';
+import { createOauthAdapter } from '../../src/oauth/adapter.ts';
+import type { TestApp } from './app.ts';
+
+export const PUBLIC_URL = 'http://localhost:8080';
+export const ISSUER = `${PUBLIC_URL}/oauth`;
+export const MCP_RESOURCE = `${PUBLIC_URL}/mcp`;
+
+/** A request as it arrives at the public URL (oidc-provider builds its URLs from the Host). */
+export function oauthCall(t: TestApp, options: InjectOptions) {
+  return t.app.inject({ ...options, headers: { host: 'localhost:8080', ...(options.headers ?? {}) } });
+}
+
+/**
+ * A confidential client allowed the client-credentials grant, stored the way oidc-provider
+ * stores registered clients (there is no admin API for clients yet).
+ */
+export async function registerConfidentialClient(
+  t: TestApp,
+  clientId: string,
+  secret: string,
+): Promise<void> {
+  const Adapter = createOauthAdapter({ db: t.services.database.db, clock: t.clock });
+  await new Adapter('Client').upsert(clientId, {
+    client_id: clientId,
+    client_secret: secret,
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'client_secret_basic',
+  });
+}
+
+export function tokenRequest(t: TestApp, clientId: string, secret: string, fields: Record<string, string>) {
+  return oauthCall(t, {
+    method: 'POST',
+    url: '/oauth/token',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    payload: new URLSearchParams(fields).toString(),
+  });
+}
+
+/** A client-credentials access token for the MCP resource. */
+export async function clientCredentialsToken(t: TestApp, clientId: string, secret: string): Promise<string> {
+  const res = await tokenRequest(t, clientId, secret, {
+    grant_type: 'client_credentials',
+    resource: MCP_RESOURCE,
+  });
+  if (res.statusCode !== 200) throw new Error(`token request failed: ${res.statusCode} ${res.body}`);
+  return res.json().access_token as string;
+}
+
+export async function publishedJwks(t: TestApp): Promise<{ keys: { kid: string }[] }> {
+  return (await oauthCall(t, { method: 'GET', url: '/oauth/jwks' })).json();
+}
+
+/** Verifies an access token as a resource server would, against the JWKS `t` publishes now. */
+export async function verifyAccessToken(t: TestApp, token: string): Promise<JWTVerifyResult> {
+  return jwtVerify(token, createLocalJWKSet(await publishedJwks(t)), {
+    issuer: ISSUER,
+    audience: MCP_RESOURCE,
+    typ: 'at+jwt',
+    // oidc-provider stamps tokens with the real time; the app's manual clock is elsewhere.
+    currentDate: new Date(),
+  });
+}

@@ -1,0 +1,93 @@
+// Rotating the authorization server's signing keys (SPEC §4): on demand and when the current
+// key is due, with every node — this one and, on PostgreSQL, another on the same database —
+// serving the new key set, tokens signed by the new current key, and tokens signed before
+// the rotation still verifying.
+import assert from 'node:assert/strict';
+import { it, type TestContext } from 'node:test';
+import { decodeProtectedHeader } from 'jose';
+import { DAY } from '../../src/core/clock.ts';
+import { generateMasterKey } from '../../src/core/secrets.ts';
+import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { backendKinds } from '../helpers/backends.ts';
+import { describeEachBackend } from '../helpers/each-backend.ts';
+import {
+  clientCredentialsToken,
+  publishedJwks,
+  registerConfidentialClient,
+  verifyAccessToken,
+} from '../helpers/oauth.ts';
+
+const kids = async (t: TestApp) => (await publishedJwks(t)).keys.map((key) => key.kid).sort();
+
+async function eventually(check: () => Promise<boolean>, withinMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`${what} within ${withinMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describeEachBackend('OAuth signing key rotation', (app) => {
+  it('serves the new keys at once, signs with the new current key, and still verifies tokens signed before', async () => {
+    const t = app();
+    await registerConfidentialClient(t, 'svc-rotate', 'a-long-random-client-secret-0003');
+    const before = await clientCredentialsToken(t, 'svc-rotate', 'a-long-random-client-secret-0003');
+    const oldKids = await kids(t);
+    const rotated = await t.services.oauth.rotateSigningKeys(t.services.systemContext('test'));
+
+    const newKids = await kids(t);
+    assert.equal(newKids.length, 3, 'next, current and the retired key');
+    assert.ok(newKids.includes(rotated.next) && newKids.includes(rotated.current));
+    assert.ok(oldKids.includes(rotated.current), 'the key published as next now signs');
+    assert.ok(newKids.includes(rotated.retired), 'the retired key is still published');
+    const after = await clientCredentialsToken(t, 'svc-rotate', 'a-long-random-client-secret-0003');
+    assert.equal(decodeProtectedHeader(after).kid, rotated.current);
+    assert.equal(decodeProtectedHeader(before).kid, rotated.retired);
+    for (const token of [before, after]) await verifyAccessToken(t, token);
+  });
+
+  it('rotates on schedule only once the current key is older than GATEHOUSE_OAUTH_KEY_ROTATION_DAYS', async (test: TestContext) => {
+    const t = await createTestApp(app().kind, { GATEHOUSE_OAUTH_KEY_ROTATION_DAYS: '30' });
+    test.after(() => t.close());
+    const ctx = () => t.services.systemContext('test');
+    const start = await kids(t);
+    t.clock.advance(29 * DAY);
+    assert.equal(await t.services.oauth.rotateSigningKeysIfDue(ctx()), false);
+    assert.deepEqual(await kids(t), start, 'not due yet');
+    t.clock.advance(DAY);
+    assert.equal(await t.services.oauth.rotateSigningKeysIfDue(ctx()), true);
+    assert.notDeepEqual(await kids(t), start);
+    assert.equal(await t.services.oauth.rotateSigningKeysIfDue(ctx()), false, 'the new key is not due');
+
+    const never = await createTestApp(app().kind, { GATEHOUSE_OAUTH_KEY_ROTATION_DAYS: '0' });
+    test.after(() => never.close());
+    never.clock.advance(3650 * DAY);
+    assert.equal(
+      await never.services.oauth.rotateSigningKeysIfDue(never.services.systemContext('test')),
+      false,
+    );
+  });
+});
+
+// SQLite is one node by design (SPEC §8); two nodes share a PostgreSQL database.
+if (backendKinds().includes('postgres')) {
+  it('has a second node on the same PostgreSQL database serve the rotated keys within a second [postgres]', async (test) => {
+    const env = { GATEHOUSE_SECRET_KEY: generateMasterKey() };
+    const a = await createTestApp('postgres', env);
+    test.after(() => a.close());
+    const b = await createTestApp('postgres', env, { sharedDatabase: a.testDatabase });
+    test.after(() => b.close());
+    assert.deepEqual(await kids(b), await kids(a), 'one key set for both nodes');
+    await registerConfidentialClient(a, 'svc-two-nodes', 'a-long-random-client-secret-0004');
+
+    const rotated = await a.services.oauth.rotateSigningKeys(a.services.systemContext('test'));
+    await eventually(
+      async () => (await kids(b)).includes(rotated.next),
+      1000,
+      'node B publishes the new next key',
+    );
+    const fromB = await clientCredentialsToken(b, 'svc-two-nodes', 'a-long-random-client-secret-0004');
+    assert.equal(decodeProtectedHeader(fromB).kid, rotated.current, 'node B signs with the new current key');
+    await verifyAccessToken(a, fromB);
+  });
+}
