@@ -6,6 +6,7 @@ import { auditErrors } from './audit/index.ts';
 import { authnErrors } from './authn/index.ts';
 import { commonErrors, type ErrorCatalog } from './core/errors.ts';
 import { httpErrors } from './http/index.ts';
+import { oauthErrors } from './oauth/index.ts';
 import { sessionErrors } from './sessions/index.ts';
 import { ssoErrors } from './sso/index.ts';
 import { tenancyErrors } from './tenancy/index.ts';
@@ -19,4 +20,5 @@ export const errorCatalogs: readonly ErrorCatalog<string>[] = [
   auditErrors,
   apiKeyErrors,
   ssoErrors,
+  oauthErrors,
 ];

@@ -59,29 +59,10 @@ export function createServices(deps: ServiceDeps) {
     createSessionCache({ notifications, config: config.credentialCache }),
   );
   const apiKeys = createApiKeysService({ audit, notifications, cache: config.credentialCache });
-  const tenancy = createTenancyService({
-    audit,
-    notifications,
-    accessCache: config.credentialCache,
-    listeners: [revoker.lifecycle, apiKeys.userLifecycle],
-    serviceAccountListeners: [apiKeys.serviceAccountLifecycle],
-  });
-  const cookies = cookieNames(config.secureCookies);
-  const sessions = createSessionsService({ audit, tenancy, cookies, revoker });
   const keyRing = {
     currentKeyId: masterKeyId(deps.masterKey),
     keys: new Map([[masterKeyId(deps.masterKey), deps.masterKey]]),
   };
-  const sso = createSsoService({
-    audit,
-    tenancy,
-    sessions,
-    clock,
-    keyRing,
-    publicUrl: config.publicUrl,
-    clockToleranceSeconds: config.ssoClockSkewSeconds,
-    resolveTxt: deps.resolveTxt,
-  });
   const oauth = createOauthService({
     db: database.db,
     clock,
@@ -93,10 +74,32 @@ export function createServices(deps: ServiceDeps) {
     behindProxy: config.trustProxy.enabled,
     cookieKey: deriveKey(deps.masterKey, 'oauth-cookies').toString('base64url'),
     keyRotationDays: config.oauthKeyRotationDays,
+    credentialCache: config.credentialCache,
+    // Read at call time: tenancy is made below, with this service's lifecycle listener.
+    userStatus: async (ctx, userId) => (await tenancy.getUser(ctx, userId))?.status,
+  });
+  const tenancy = createTenancyService({
+    audit,
+    notifications,
+    accessCache: config.credentialCache,
+    listeners: [revoker.lifecycle, apiKeys.userLifecycle, oauth.accessTokens.userLifecycle],
+    serviceAccountListeners: [apiKeys.serviceAccountLifecycle],
+  });
+  const cookies = cookieNames(config.secureCookies);
+  const sessions = createSessionsService({ audit, tenancy, cookies, revoker });
+  const sso = createSsoService({
+    audit,
+    tenancy,
+    sessions,
+    clock,
+    keyRing,
+    publicUrl: config.publicUrl,
+    clockToleranceSeconds: config.ssoClockSkewSeconds,
+    resolveTxt: deps.resolveTxt,
   });
   const bootstrap = createBootstrap({ audit, tenancy, publicUrl: config.publicUrl });
   const resolver = createCredentialResolver(
-    [apiKeys.credentialKind, sessions.credentialKind],
+    [apiKeys.credentialKind, oauth.accessTokens.credentialKind, sessions.credentialKind],
     createFailureLimiter(config.authFailureLimit),
   );
 

@@ -1,3 +1,4 @@
+export { oauthErrors } from './errors.ts';
 export { OAUTH_PATH, oauthIssuer } from './provider.ts';
 export { oauthRoutes } from './routes.ts';
-export { createOauthService, mcpResource, type OauthService } from './service.ts';
+export { apiResource, createOauthService, mcpResource, type OauthService } from './service.ts';

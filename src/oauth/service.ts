@@ -2,14 +2,16 @@
 // every node through the database), the provider built over them and rebuilt on every node
 // when the keys change, rotation on demand and when the current key is due, and expired
 // artifacts purged on a timer (main.ts runs the timers).
+import type { JSONWebKeySet } from 'jose';
 import type Provider from 'oidc-provider';
 import type { AuditService } from '../audit/index.ts';
 import { type Clock, DAY } from '../core/clock.ts';
 import type { Logger } from '../core/context.ts';
 import type { MasterKeyRing } from '../core/envelope.ts';
 import type { Ctx, Db, Notifications } from '../db/index.ts';
+import { type AccessTokenKindDeps, createAccessTokenKind } from './access-tokens.ts';
 import { createOauthAdapter, purgeExpiredOauthArtifacts } from './adapter.ts';
-import { createOauthProvider } from './provider.ts';
+import { createOauthProvider, oauthIssuer } from './provider.ts';
 import { ConcurrentRotationError, createSigningKeys } from './signing-keys.ts';
 
 /** SPEC §4: access tokens live one hour. */
@@ -21,6 +23,11 @@ const SIGNING_KEYS_CHANNEL = 'oauth_signing_keys';
 /** The resource Gatehouse's own MCP server answers as (SPEC §4). */
 export function mcpResource(publicUrl: string): string {
   return `${publicUrl}/mcp`;
+}
+
+/** The resource of Gatehouse's JSON API and forward auth: what the CLI asks tokens for. */
+export function apiResource(publicUrl: string): string {
+  return `${publicUrl}/v1`;
 }
 
 export interface OauthServiceDeps {
@@ -36,25 +43,45 @@ export interface OauthServiceDeps {
   readonly cookieKey: string;
   /** Age of the current signing key at which it is rotated; 0 for never on schedule. */
   readonly keyRotationDays: number;
+  readonly credentialCache: AccessTokenKindDeps['cache'];
+  /** The user's account status (tenancy), for access tokens. */
+  readonly userStatus: AccessTokenKindDeps['userStatus'];
 }
 
 export function createOauthService(deps: OauthServiceDeps) {
   const signingKeys = createSigningKeys({ keyRing: deps.keyRing, clock: deps.clock, audit: deps.audit });
   const Adapter = createOauthAdapter({ db: deps.db, clock: deps.clock });
   let provider: Provider | undefined;
+  let published: JSONWebKeySet = { keys: [] };
+  const accessTokens = createAccessTokenKind({
+    issuer: oauthIssuer(deps.publicUrl),
+    audience: apiResource(deps.publicUrl),
+    publishedKeys: () => published,
+    notifications: deps.notifications,
+    cache: deps.credentialCache,
+    userStatus: deps.userStatus,
+  });
   /** Reloads run one after another, each reading the keys when it starts. */
   let reloads: Promise<void> = Promise.resolve();
 
-  async function build(ctx: Ctx): Promise<Provider> {
-    return createOauthProvider({
+  /** The provider over the keys in the database, and the public key set it publishes. */
+  async function build(ctx: Ctx): Promise<{ provider: Provider; published: JSONWebKeySet }> {
+    const keys = await signingKeys.privateKeys(ctx);
+    const built = await createOauthProvider({
       publicUrl: deps.publicUrl,
       Adapter,
-      signingKeys: await signingKeys.privateKeys(ctx),
-      resources: [mcpResource(deps.publicUrl)],
+      signingKeys: keys,
+      resources: [mcpResource(deps.publicUrl), apiResource(deps.publicUrl)],
       accessTokenTtlSeconds: ACCESS_TOKEN_TTL_SECONDS,
       behindProxy: deps.behindProxy,
       cookieKeys: [deps.cookieKey],
     });
+    return { provider: built, published: { keys: keys.map(({ d: _private, ...publicHalf }) => publicHalf) } };
+  }
+
+  function install(built: { provider: Provider; published: JSONWebKeySet }): void {
+    provider = built.provider;
+    published = built.published;
   }
 
   /**
@@ -66,9 +93,7 @@ export function createOauthService(deps: OauthServiceDeps) {
   function reload(requestId: string): Promise<void> {
     reloads = reloads
       .then(() => build({ db: deps.db, clock: deps.clock, log: deps.log, requestId }))
-      .then((rebuilt) => {
-        provider = rebuilt;
-      })
+      .then(install)
       .catch((error: Error) => {
         deps.log.error({ err: { message: error.message } }, 'could not reload the OAuth signing keys');
       });
@@ -78,7 +103,7 @@ export function createOauthService(deps: OauthServiceDeps) {
   /** Makes the signing keys if this is the first start, and builds the provider over them. */
   async function initialize(ctx: Ctx): Promise<void> {
     await signingKeys.ensure(ctx);
-    provider = await build(ctx);
+    install(await build(ctx));
     deps.notifications.subscribe(SIGNING_KEYS_CHANNEL, () => void reload('oauth-signing-keys-changed'));
     // A notification may have been missed while the listener was down: reload once it is
     // back. Not when it is lost: the database is most likely gone too, and a query into an
@@ -122,6 +147,7 @@ export function createOauthService(deps: OauthServiceDeps) {
   return {
     initialize,
     provider: current,
+    accessTokens,
     rotateSigningKeys,
     rotateSigningKeysIfDue,
     purgeExpired: (ctx: Ctx) => purgeExpiredOauthArtifacts(ctx),

@@ -1,0 +1,112 @@
+// Access tokens in the one credential resolver (SPEC §2): `Authorization: Bearer <jwt>` works
+// wherever an API key does, for the resource it was issued for. A token is a JWT (RFC 9068)
+// from this server's issuer, signed by a key of its published set, of type at+jwt, with the
+// resource in `aud` (RFC 8707): `<public url>/v1` for the JSON API and forward auth. It acts
+// for its user (`sub`), narrowed to its scopes (permission names, authz/decide.ts); what the
+// user may do in an org is still their live membership, looked up per request as for any
+// credential. Verified tokens are cached by the SHA-256 of the token until they expire, and
+// dropped on every node when their user is suspended, deprovisioned or changes role.
+import { createLocalJWKSet, type JSONWebKeySet, errors as joseErrors, jwtVerify } from 'jose';
+import type { CredentialKind, ResolvedCredential } from '../authn/index.ts';
+import type { Principal } from '../core/context.ts';
+import { type ErrorDefinition, GatehouseError } from '../core/errors.ts';
+import { sha256Hex } from '../core/secrets.ts';
+import { type Ctx, createSharedCache, type Notifications } from '../db/index.ts';
+import type { UserLifecycleListener } from '../tenancy/index.ts';
+import { oauthErrors } from './errors.ts';
+
+const ACCESS_TOKEN_CHANNEL = 'oauth_access_tokens';
+const JWT_SHAPE = /^eyJ[\w-]*\.eyJ[\w-]*\.[\w-]+$/;
+/** Clock difference tolerated with the other nodes that issue and verify tokens. */
+const CLOCK_TOLERANCE_SECONDS = 30;
+
+export interface AccessTokenKindDeps {
+  readonly issuer: string;
+  /** The resource these tokens must name in `aud`. */
+  readonly audience: string;
+  /** The signing keys' public halves as published now (they change on rotation). */
+  readonly publishedKeys: () => JSONWebKeySet;
+  readonly notifications: Notifications;
+  readonly cache: { readonly enabled: boolean; readonly ttlMs: number; readonly maxEntries: number };
+  /** The user's account status, read on every cache miss (a deprovisioned user's token stops). */
+  readonly userStatus: (ctx: Ctx, userId: string) => Promise<string | undefined>;
+}
+
+function refusal(definition: ErrorDefinition): GatehouseError {
+  return new GatehouseError(definition, { field: 'Authorization' });
+}
+
+/** jose's verdict in our codes; the detail stays in the log, never in the answer. */
+function refusalFor(error: unknown): GatehouseError {
+  if (error instanceof joseErrors.JWTExpired) return refusal(oauthErrors.tokenExpired);
+  if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'aud')
+    return refusal(oauthErrors.wrongAudience);
+  return refusal(oauthErrors.tokenInvalid);
+}
+
+export function createAccessTokenKind(deps: AccessTokenKindDeps) {
+  const verified = createSharedCache<ResolvedCredential>(deps.notifications, ACCESS_TOKEN_CHANNEL, {
+    maxEntries: deps.cache.enabled ? deps.cache.maxEntries : 0,
+  });
+  // Rebuilt only when the published set changes, not per request.
+  let keySet: { source: JSONWebKeySet; verify: ReturnType<typeof createLocalJWKSet> } | undefined;
+  function keys() {
+    const source = deps.publishedKeys();
+    if (keySet?.source !== source) keySet = { source, verify: createLocalJWKSet(source) };
+    return keySet.verify;
+  }
+
+  async function verify(ctx: Ctx, token: string, digest: string, now: number): Promise<ResolvedCredential> {
+    const ticket = verified.ticket();
+    let claims: Awaited<ReturnType<typeof jwtVerify>>['payload'];
+    try {
+      ({ payload: claims } = await jwtVerify(token, keys(), {
+        issuer: deps.issuer,
+        audience: deps.audience,
+        typ: 'at+jwt',
+        algorithms: ['ES256'],
+        currentDate: new Date(now),
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        requiredClaims: ['exp', 'sub', 'jti'],
+      }));
+    } catch (error) {
+      ctx.log.info({ reason: (error as Error).message }, 'access token refused');
+      throw refusalFor(error);
+    }
+    const userId = claims.sub as string;
+    // Client-credentials tokens carry the client id as `sub`: no Gatehouse user acts through them.
+    if (!userId.startsWith('usr_')) throw refusal(oauthErrors.noUser);
+    if ((await deps.userStatus(ctx, userId)) !== 'active') throw refusal(oauthErrors.userInactive);
+    const principal: Principal = {
+      kind: 'user',
+      id: userId,
+      scopes: typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [],
+      authMethod: 'oauth',
+      credentialId: claims.jti as string,
+    };
+    const resolved: ResolvedCredential = { principal };
+    const until = Math.min((claims.exp as number) * 1000, now + deps.cache.ttlMs);
+    verified.set(ctx, digest, resolved, until, [userId], ticket, now);
+    return resolved;
+  }
+
+  const credentialKind: CredentialKind = {
+    id: 'oauth_access_token',
+    transport: 'header',
+    extract: (presented) =>
+      presented.bearer !== undefined && JWT_SHAPE.test(presented.bearer) ? presented.bearer : undefined,
+    resolve(ctx, token) {
+      const now = ctx.clock.now();
+      const digest = sha256Hex(token);
+      return verified.get(ctx, digest, now) ?? verify(ctx, token, digest, now);
+    },
+  };
+
+  const userLifecycle: UserLifecycleListener = {
+    onUserDeactivated: (ctx, event) => verified.invalidate(ctx, event.userId),
+    // Nothing to drop: a token holds no role; the live membership decides per request.
+    onRoleChanged: async () => {},
+  };
+
+  return { credentialKind, userLifecycle };
+}

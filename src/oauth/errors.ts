@@ -1,0 +1,26 @@
+import { defineErrors } from '../core/errors.ts';
+
+/** Each way a presented access token can fail has its own code (all 401: present a valid one). */
+export const oauthErrors = defineErrors('oauth', {
+  tokenInvalid: {
+    code: 'access_token_invalid',
+    status: 401,
+    message: 'The access token is not one this server issued, or it has been altered.',
+  },
+  tokenExpired: { code: 'access_token_expired', status: 401, message: 'The access token has expired.' },
+  wrongAudience: {
+    code: 'access_token_wrong_audience',
+    status: 401,
+    message: 'The access token was issued for another resource; request one for this API.',
+  },
+  noUser: {
+    code: 'access_token_without_user',
+    status: 401,
+    message: 'The access token does not act for a Gatehouse user (a client-credentials token).',
+  },
+  userInactive: {
+    code: 'access_token_user_inactive',
+    status: 401,
+    message: 'The user this access token acts for is suspended or deprovisioned.',
+  },
+});

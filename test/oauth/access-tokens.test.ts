@@ -1,0 +1,174 @@
+// OAuth access tokens in the credential resolver (SPEC §2): a JWT issued by this server for
+// `<public url>/v1` acts for its user on /v1 and forward auth, narrowed to its scopes, with
+// the user's live membership deciding each org; and from the attacker's side: another
+// resource's token, a forged signature, an altered payload, an expired token, a
+// client-credentials token and a suspended member are refused with their own codes.
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { it, type TestContext } from 'node:test';
+import { decodeProtectedHeader, SignJWT } from 'jose';
+import { HOUR } from '../../src/core/clock.ts';
+import { assertError } from '../helpers/api-keys.ts';
+import { addMember, asBrowser, createTestApp, setUpOrgWithAdmin, type TestApp } from '../helpers/app.ts';
+import { describeEachBackend } from '../helpers/each-backend.ts';
+import {
+  clientCredentialsToken,
+  ISSUER,
+  MCP_RESOURCE,
+  PUBLIC_URL,
+  registerConfidentialClient,
+  tokenRequest,
+} from '../helpers/oauth.ts';
+import { overSocket } from '../helpers/socket-inject.ts';
+
+const API_RESOURCE = `${PUBLIC_URL}/v1`;
+const CLIENT_SECRET = 'a-long-random-client-secret-0005';
+
+// The part of oidc-provider's models used to issue a token as its token endpoint would once a
+// user has signed in and consented (the sign-in and consent steps are not built yet).
+interface Models {
+  Client: { find(id: string): Promise<unknown> };
+  ResourceServer: new (identifier: string, data: Record<string, unknown>) => unknown;
+  AccessToken: new (properties: Record<string, unknown>) => { save(): Promise<string> };
+}
+
+/** An access token for `userId`, issued and signed by the app's own authorization server. */
+async function userToken(
+  t: TestApp,
+  userId: string,
+  { scope = 'profile:own org:read projects:read', resource = API_RESOURCE } = {},
+): Promise<string> {
+  const clientId = `app-${userId}`;
+  await registerConfidentialClient(t, clientId, CLIENT_SECRET);
+  const provider = t.services.oauth.provider() as unknown as Models;
+  const resourceServer = new provider.ResourceServer(resource, {
+    audience: resource,
+    scope,
+    accessTokenTTL: 3600,
+    accessTokenFormat: 'jwt',
+    jwt: { sign: { alg: 'ES256' } },
+  });
+  return new provider.AccessToken({
+    accountId: userId,
+    client: await provider.Client.find(clientId),
+    grantId: `grant-${userId}`,
+    gty: 'authorization_code',
+    scope,
+    resourceServer,
+  }).save();
+}
+
+const bearer = (t: TestApp, token: string, method: 'GET' | 'POST', url: string, payload?: unknown) =>
+  t.app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, payload: payload as never });
+
+describeEachBackend('OAuth access tokens', (app) => {
+  it('act for their user on /v1 and forward auth, narrowed to their scopes, in the orgs the user belongs to', async () => {
+    const t = app();
+    const { admin, orgId } = await setUpOrgWithAdmin(t, 'tok-use');
+    const dev = await addMember(t, admin, 'tok-use', 'user', 'dev@tok-use.example');
+    const token = await userToken(t, dev.userId);
+
+    const me = await bearer(t, token, 'GET', '/v1/me');
+    assert.equal(me.statusCode, 200, me.body);
+    assert.equal(me.json().user.id, dev.userId);
+    assert.equal((await bearer(t, token, 'GET', '/v1/orgs/tok-use/projects')).statusCode, 200);
+    assertError(
+      await bearer(t, token, 'POST', '/v1/orgs/tok-use/projects', { name: 'nope' }),
+      403,
+      'insufficient_scope',
+    );
+
+    for (const url of ['/v1/authz/check?org=tok-use', '/v1/authz/check']) {
+      const check = await overSocket(t, {
+        method: 'GET',
+        url,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.equal(check.statusCode, 200, check.body);
+      assert.equal(check.headers['x-gatehouse-user'], dev.userId);
+      assert.equal(check.headers['x-gatehouse-auth-method'], 'oauth');
+      assert.equal(check.headers['x-gatehouse-principal-kind'], 'user');
+      if (url.includes('org=')) {
+        assert.equal(check.headers['x-gatehouse-org'], orgId);
+        assert.equal(check.headers['x-gatehouse-role'], 'user', 'the live role');
+      }
+    }
+  });
+
+  it('refuse another resource, a forged signature, an altered payload and a client-credentials token', async () => {
+    const t = app();
+    const { admin } = await setUpOrgWithAdmin(t, 'tok-bad');
+    const dev = await addMember(t, admin, 'tok-bad', 'user', 'dev@tok-bad.example');
+    const token = await userToken(t, dev.userId);
+
+    const forMcp = await userToken(t, dev.userId, { resource: MCP_RESOURCE });
+    assertError(
+      await bearer(t, forMcp, 'GET', '/v1/me'),
+      401,
+      'access_token_wrong_audience',
+      'Authorization',
+    );
+
+    // The same claims and the same kid, signed with a key that is not the server's.
+    const [, claims] = token.split('.');
+    const payload = JSON.parse(Buffer.from(claims!, 'base64url').toString());
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const forged = await new SignJWT(payload)
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: decodeProtectedHeader(token).kid })
+      .sign(privateKey);
+    assertError(await bearer(t, forged, 'GET', '/v1/me'), 401, 'access_token_invalid');
+
+    // The server's signature over a payload that now names the admin.
+    const [header, , signature] = token.split('.');
+    const altered = `${header}.${Buffer.from(JSON.stringify({ ...payload, sub: admin.userId })).toString('base64url')}.${signature}`;
+    assertError(await bearer(t, altered, 'GET', '/v1/me'), 401, 'access_token_invalid');
+
+    await registerConfidentialClient(t, 'svc-tok-bad', CLIENT_SECRET);
+    const res = await tokenRequest(t, 'svc-tok-bad', CLIENT_SECRET, {
+      grant_type: 'client_credentials',
+      resource: API_RESOURCE,
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    assertError(await bearer(t, res.json().access_token, 'GET', '/v1/me'), 401, 'access_token_without_user');
+    const forMcpClient = await clientCredentialsToken(t, 'svc-tok-bad', CLIENT_SECRET);
+    assertError(await bearer(t, forMcpClient, 'GET', '/v1/me'), 401, 'access_token_wrong_audience');
+    assert.equal(JSON.parse(Buffer.from(forMcpClient.split('.')[1]!, 'base64url').toString()).iss, ISSUER);
+  });
+
+  it('stop working the moment their user is suspended, on a token already verified and cached', async () => {
+    const t = app();
+    const { admin } = await setUpOrgWithAdmin(t, 'tok-sus');
+    const dev = await addMember(t, admin, 'tok-sus', 'user', 'dev@tok-sus.example');
+    const token = await userToken(t, dev.userId);
+    assert.equal((await bearer(t, token, 'GET', '/v1/orgs/tok-sus/projects')).statusCode, 200);
+    const suspended = await asBrowser(t, admin, {
+      method: 'PATCH',
+      url: `/v1/orgs/tok-sus/members/${dev.userId}`,
+      payload: { status: 'suspended' },
+    });
+    assert.equal(suspended.statusCode, 200, suspended.body);
+    assertError(
+      await bearer(t, token, 'GET', '/v1/orgs/tok-sus/projects'),
+      401,
+      'access_token_user_inactive',
+    );
+    const check = await overSocket(t, {
+      method: 'GET',
+      url: '/v1/authz/check?org=tok-sus',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assertError(check, 401, 'access_token_user_inactive', 'Authorization');
+  });
+
+  it('refuse an expired token, even one verified and cached while it was valid', async (test: TestContext) => {
+    const t = await createTestApp(app().kind);
+    test.after(() => t.close());
+    // oidc-provider stamps tokens with the real time: the app's clock starts there too.
+    t.clock.set(Date.now());
+    const { admin } = await setUpOrgWithAdmin(t, 'tok-exp');
+    const token = await userToken(t, admin.userId);
+    assert.equal((await bearer(t, token, 'GET', '/v1/me')).statusCode, 200);
+    t.clock.advance(HOUR + 60_000);
+    assertError(await bearer(t, token, 'GET', '/v1/me'), 401, 'access_token_expired');
+  });
+});
