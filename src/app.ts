@@ -135,7 +135,7 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
     },
   );
   await services.oauth.initialize(services.systemContext('oauth-start'));
-  await app.register(oauthRoutes, { provider: services.oauth.provider });
+  await app.register(oauthRoutes, { provider: services.oauth.provider, publicUrl: config.publicUrl });
   await registerBrowserSurface(
     app,
     {

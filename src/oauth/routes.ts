@@ -5,10 +5,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
-import { OAUTH_PATH } from './provider.ts';
+import { OAUTH_PATH, oauthIssuer, RESOURCE_SCOPES } from './provider.ts';
+import { apiResource, mcpResource } from './service.ts';
 
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'] as const;
 const DISCOVERY = '/.well-known/openid-configuration';
+const PROTECTED_RESOURCE = '/.well-known/oauth-protected-resource';
 
 /** Where oidc-provider reads the mount path from (Express's convention, which it follows). */
 type MountedRequest = IncomingMessage & { originalUrl?: string };
@@ -26,10 +28,45 @@ function handlerOf(provider: Provider): ReturnType<Provider['callback']> {
 }
 
 /** `provider` gives the current provider: it is rebuilt when the signing keys change. */
+/**
+ * RFC 9728 protected-resource metadata for Gatehouse's own resources: the path-inserted
+ * document for each, and the MCP server's at the root, where MCP clients look when the
+ * path-inserted one is missing. Public and read by browser-based clients: CORS is open.
+ */
+function registerResourceMetadata(app: FastifyInstance, publicUrl: string): void {
+  const issuer = oauthIssuer(publicUrl);
+  const documentFor = (resource: string) => ({
+    resource,
+    authorization_servers: [issuer],
+    scopes_supported: [...RESOURCE_SCOPES],
+    bearer_methods_supported: ['header'],
+  });
+  const served: [string, string][] = [
+    [`${PROTECTED_RESOURCE}/mcp`, mcpResource(publicUrl)],
+    [`${PROTECTED_RESOURCE}/v1`, apiResource(publicUrl)],
+    [PROTECTED_RESOURCE, mcpResource(publicUrl)],
+  ];
+  for (const [url, resource] of served) {
+    const document = documentFor(resource);
+    app.route({
+      method: ['GET', 'OPTIONS'],
+      url,
+      config: { permission: 'public' },
+      handler: (request, reply) => {
+        reply.header('access-control-allow-origin', '*').header('cache-control', 'public, max-age=3600');
+        if (request.method === 'OPTIONS')
+          return reply.header('access-control-allow-methods', 'GET').status(204).send();
+        return document;
+      },
+    });
+  }
+}
+
 export async function oauthRoutes(
   app: FastifyInstance,
-  options: { provider: () => Provider },
+  options: { provider: () => Provider; publicUrl: string },
 ): Promise<void> {
+  registerResourceMetadata(app, options.publicUrl);
   /**
    * Hands the request to oidc-provider as if it had arrived at /oauth + `path`: the library
    * takes its mount path (and so every URL it advertises) from the difference.

@@ -28,6 +28,10 @@ const PUBLIC_PATHS: readonly (string | RegExp)[] = [
   '/.well-known/oauth-authorization-server/oauth',
   '/.well-known/openid-configuration',
   '/.well-known/openid-configuration/oauth',
+  // RFC 9728: which authorization server protects Gatehouse's resources.
+  '/.well-known/oauth-protected-resource',
+  '/.well-known/oauth-protected-resource/mcp',
+  '/.well-known/oauth-protected-resource/v1',
   '/',
   /^\/assets\/[^:*]+$/,
   '/admin',

@@ -47,6 +47,37 @@ describeEachBackend('OAuth authorization server', (app) => {
     assert.ok(metadata.scopes_supported.includes('projects:read'), 'permission names are the scopes');
   });
 
+  it('names itself the authorization server of /mcp and /v1 in RFC 9728 metadata, path-inserted and at the root, readable cross-origin', async () => {
+    const t = app();
+    const cases: [string, string][] = [
+      ['/.well-known/oauth-protected-resource/mcp', MCP],
+      ['/.well-known/oauth-protected-resource', MCP],
+      ['/.well-known/oauth-protected-resource/v1', `${ISSUER.replace(/\/oauth$/, '')}/v1`],
+    ];
+    for (const [url, resource] of cases) {
+      const res = await call(t, { method: 'GET', url, headers: { origin: 'https://claude.example' } });
+      assert.equal(res.statusCode, 200, `${url}: ${res.body}`);
+      assert.equal(res.headers['access-control-allow-origin'], '*');
+      const document = res.json();
+      assert.equal(document.resource, resource);
+      assert.deepEqual(document.authorization_servers, [ISSUER]);
+      assert.deepEqual(document.bearer_methods_supported, ['header']);
+      assert.ok(document.scopes_supported.includes('projects:read'));
+      assert.ok(!document.resource.endsWith('/'), 'the canonical resource has no trailing slash');
+    }
+    const preflight = await call(t, {
+      method: 'OPTIONS',
+      url: '/.well-known/oauth-protected-resource/mcp',
+      headers: { origin: 'https://claude.example', 'access-control-request-method': 'GET' },
+    });
+    assert.equal(preflight.statusCode, 204);
+    assert.equal(preflight.headers['access-control-allow-origin'], '*');
+    assert.equal(preflight.headers['access-control-allow-methods'], 'GET');
+    // The authorization server's metadata is what such a client fetches next.
+    const metadata = await call(t, { method: 'GET', url: '/.well-known/oauth-authorization-server/oauth' });
+    assert.equal(metadata.json().issuer, ISSUER);
+  });
+
   it('serves ES256 public keys only — the current and the next one — at the JWKS', async () => {
     const t = app();
     const res = await call(t, { method: 'GET', url: '/oauth/jwks' });
