@@ -71,7 +71,6 @@ export function createServices(deps: ServiceDeps) {
     notifications,
     audit,
     publicUrl: config.publicUrl,
-    behindProxy: config.trustProxy.enabled,
     cookieKey: deriveKey(deps.masterKey, 'oauth-cookies').toString('base64url'),
     keyRotationDays: config.oauthKeyRotationDays,
     credentialCache: config.credentialCache,

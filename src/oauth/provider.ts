@@ -27,8 +27,6 @@ export interface OauthProviderOptions {
   /** Resource indicators tokens may be issued for (absolute URLs, no trailing slash). */
   readonly resources: readonly string[];
   readonly accessTokenTtlSeconds: number;
-  /** Believe X-Forwarded-Proto/Host from the proxies Gatehouse trusts. */
-  readonly behindProxy: boolean;
   /** Cookie signing keys for the library's own cookies (interaction and session). */
   readonly cookieKeys: readonly string[];
 }
@@ -110,6 +108,10 @@ export async function createOauthProvider(options: OauthProviderOptions): Promis
     },
   };
   const provider = new ProviderClass(oauthIssuer(options.publicUrl), configuration);
-  provider.proxy = options.behindProxy;
+  // The library builds its URLs from X-Forwarded-Proto/Host and reads the client address from
+  // X-Forwarded-For, believing them from anyone once `proxy` is on. routes.ts sets all three
+  // on every request from what Fastify concluded with GATEHOUSE_TRUST_PROXY, so only a
+  // trusted proxy's word reaches it.
+  provider.proxy = true;
   return provider;
 }

@@ -74,6 +74,10 @@ export async function oauthRoutes(
   function forward(request: FastifyRequest, reply: FastifyReply, path: string): void {
     reply.hijack();
     const raw = request.raw as MountedRequest;
+    // What Fastify concluded from GATEHOUSE_TRUST_PROXY, never a client's own forwarding headers.
+    raw.headers['x-forwarded-proto'] = request.protocol;
+    raw.headers['x-forwarded-host'] = request.host;
+    raw.headers['x-forwarded-for'] = request.ip;
     raw.originalUrl = `${OAUTH_PATH}${path}`;
     raw.url = path;
     void handlerOf(options.provider())(raw, reply.raw);

@@ -38,7 +38,6 @@ export interface OauthServiceDeps {
   readonly audit: AuditService;
   readonly notifications: Notifications;
   readonly publicUrl: string;
-  readonly behindProxy: boolean;
   /** Signs the library's own cookies (interactions, its session). */
   readonly cookieKey: string;
   /** Age of the current signing key at which it is rotated; 0 for never on schedule. */
@@ -73,7 +72,6 @@ export function createOauthService(deps: OauthServiceDeps) {
       signingKeys: keys,
       resources: [mcpResource(deps.publicUrl), apiResource(deps.publicUrl)],
       accessTokenTtlSeconds: ACCESS_TOKEN_TTL_SECONDS,
-      behindProxy: deps.behindProxy,
       cookieKeys: [deps.cookieKey],
     });
     return { provider: built, published: { keys: keys.map(({ d: _private, ...publicHalf }) => publicHalf) } };

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createTestApp } from '../helpers/app.ts';
 import { describeEachBackend } from '../helpers/each-backend.ts';
 import {
   oauthCall as call,
@@ -76,6 +77,40 @@ describeEachBackend('OAuth authorization server', (app) => {
     // The authorization server's metadata is what such a client fetches next.
     const metadata = await call(t, { method: 'GET', url: '/.well-known/oauth-authorization-server/oauth' });
     assert.equal(metadata.json().issuer, ISSUER);
+  });
+
+  it("builds its URLs from a client's forwarding headers only when they come through a trusted proxy", async (test) => {
+    const forged = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example' };
+    const direct = await call(app(), {
+      method: 'GET',
+      url: '/.well-known/openid-configuration',
+      headers: forged,
+    });
+    assert.equal(
+      direct.json().token_endpoint,
+      `${ISSUER}/token`,
+      'no proxy is trusted: the headers are ignored',
+    );
+
+    const behind = await createTestApp(app().kind, { GATEHOUSE_TRUST_PROXY: '127.0.0.1' });
+    test.after(() => behind.close());
+    const proxied = await call(behind, {
+      method: 'GET',
+      url: '/.well-known/openid-configuration',
+      headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'id.example.com' },
+    });
+    assert.equal(
+      proxied.json().token_endpoint,
+      'https://id.example.com/oauth/token',
+      'the trusted proxy is believed',
+    );
+    const untrusted = await behind.app.inject({
+      method: 'GET',
+      url: '/.well-known/openid-configuration',
+      remoteAddress: '203.0.113.9',
+      headers: { host: 'localhost:8080', ...forged },
+    });
+    assert.equal(untrusted.json().token_endpoint, `${ISSUER}/token`, 'a peer that is not the proxy is not');
   });
 
   it('serves ES256 public keys only — the current and the next one — at the JWKS', async () => {
