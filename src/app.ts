@@ -135,7 +135,11 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
     },
   );
   await services.oauth.initialize(services.systemContext('oauth-start'));
-  await app.register(oauthRoutes, { provider: services.oauth.provider, publicUrl: config.publicUrl });
+  await app.register(oauthRoutes, {
+    provider: services.oauth.provider,
+    publicUrl: config.publicUrl,
+    checkClientAddress: services.oauth.checkClientAddress,
+  });
   await registerBrowserSurface(
     app,
     {

@@ -156,7 +156,7 @@ export const variables: readonly VariableSpec[] = [
   {
     name: 'GATEHOUSE_AUTH_FAILURES_PER_MINUTE',
     description:
-      'Requests with an invalid credential one client address may send per minute before it gets 429 for the rest of the minute; 0 turns the limit off.',
+      'Requests with an invalid credential (API key, session, access token; at /oauth: client secret, code or refresh token) one client address may send per minute before it gets 429 for the rest of the minute; 0 turns the limit off.',
     defaultText: '60',
     secret: false,
   },

@@ -76,6 +76,7 @@ export function createServices(deps: ServiceDeps) {
     credentialCache: config.credentialCache,
     // Read at call time: tenancy is made below, with this service's lifecycle listener.
     userStatus: async (ctx, userId) => (await tenancy.getUser(ctx, userId))?.status,
+    failureLimit: config.authFailureLimit,
   });
   const tenancy = createTenancyService({
     audit,

@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
+import { isGatehouseError } from '../core/errors.ts';
 import { OAUTH_PATH, oauthIssuer, RESOURCE_SCOPES } from './provider.ts';
 import { apiResource, mcpResource } from './service.ts';
 
@@ -27,7 +28,6 @@ function handlerOf(provider: Provider): ReturnType<Provider['callback']> {
   return handler;
 }
 
-/** `provider` gives the current provider: it is rebuilt when the signing keys change. */
 /**
  * RFC 9728 protected-resource metadata for Gatehouse's own resources: the path-inserted
  * document for each, and the MCP server's at the root, where MCP clients look when the
@@ -62,10 +62,36 @@ function registerResourceMetadata(app: FastifyInstance, publicUrl: string): void
   }
 }
 
-export async function oauthRoutes(
-  app: FastifyInstance,
-  options: { provider: () => Provider; publicUrl: string },
-): Promise<void> {
+/** Where clients present secrets, codes and refresh tokens: the per-address failure limit applies. */
+const CLIENT_AUTH_PATHS = new Set(['/token', '/introspect', '/revoke']);
+
+export interface OauthRouteOptions {
+  /** The current provider: it is rebuilt when the signing keys change. */
+  readonly provider: () => Provider;
+  readonly publicUrl: string;
+  /** Throws the 429 (a GatehouseError with Retry-After) while the address is over its budget. */
+  readonly checkClientAddress: (address: string | undefined) => void;
+}
+
+/**
+ * An address over its failure budget gets 429 with Retry-After before the library looks at
+ * what it sent, in RFC 6749's error shape (this is /oauth, not /v1).
+ */
+function refusedAddress(request: FastifyRequest, reply: FastifyReply, options: OauthRouteOptions): boolean {
+  try {
+    options.checkClientAddress(request.ip);
+    return false;
+  } catch (error) {
+    if (!isGatehouseError(error) || error.status !== 429) throw error;
+    void reply
+      .status(429)
+      .headers({ ...error.headers, 'cache-control': 'no-store' })
+      .send({ error: 'temporarily_unavailable', error_description: error.message });
+    return true;
+  }
+}
+
+export async function oauthRoutes(app: FastifyInstance, options: OauthRouteOptions): Promise<void> {
   registerResourceMetadata(app, options.publicUrl);
   /**
    * Hands the request to oidc-provider as if it had arrived at /oauth + `path`: the library
@@ -93,7 +119,11 @@ export async function oauthRoutes(
       config: { permission: 'public' as const, csrf: 'not_a_state_change' as const },
       handler: (request: FastifyRequest, reply: FastifyReply) => {
         const url = request.raw.url ?? OAUTH_PATH;
-        forward(request, reply, url.slice(OAUTH_PATH.length) || '/');
+        const path = url.slice(OAUTH_PATH.length) || '/';
+        if (request.method === 'POST' && CLIENT_AUTH_PATHS.has(path.split('?')[0]!)) {
+          if (refusedAddress(request, reply, options)) return;
+        }
+        forward(request, reply, path);
       },
     };
     scope.route({ ...mounted, url: OAUTH_PATH });

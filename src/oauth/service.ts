@@ -3,8 +3,9 @@
 // when the keys change, rotation on demand and when the current key is due, and expired
 // artifacts purged on a timer (main.ts runs the timers).
 import type { JSONWebKeySet } from 'jose';
-import type Provider from 'oidc-provider';
+import type { errors, KoaContextWithOIDC, default as Provider } from 'oidc-provider';
 import type { AuditService } from '../audit/index.ts';
+import { createFailureLimiter, type FailureLimitConfig } from '../authn/index.ts';
 import { type Clock, DAY } from '../core/clock.ts';
 import type { Logger } from '../core/context.ts';
 import type { MasterKeyRing } from '../core/envelope.ts';
@@ -45,12 +46,18 @@ export interface OauthServiceDeps {
   readonly credentialCache: AccessTokenKindDeps['cache'];
   /** The user's account status (tenancy), for access tokens. */
   readonly userStatus: AccessTokenKindDeps['userStatus'];
+  /** The per-address budget of failed authentications (GATEHOUSE_AUTH_FAILURES_PER_MINUTE). */
+  readonly failureLimit: FailureLimitConfig;
 }
+
+/** Failures at the token, introspection and revocation endpoints that count against the address. */
+const COUNTED_ERRORS = new Set(['invalid_client', 'invalid_grant']);
 
 export function createOauthService(deps: OauthServiceDeps) {
   const signingKeys = createSigningKeys({ keyRing: deps.keyRing, clock: deps.clock, audit: deps.audit });
   const Adapter = createOauthAdapter({ db: deps.db, clock: deps.clock });
   let provider: Provider | undefined;
+  const failures = createFailureLimiter(deps.failureLimit);
   let published: JSONWebKeySet = { keys: [] };
   const accessTokens = createAccessTokenKind({
     issuer: oauthIssuer(deps.publicUrl),
@@ -74,7 +81,25 @@ export function createOauthService(deps: OauthServiceDeps) {
       accessTokenTtlSeconds: ACCESS_TOKEN_TTL_SECONDS,
       cookieKeys: [deps.cookieKey],
     });
+    watch(built);
     return { provider: built, published: { keys: keys.map(({ d: _private, ...publicHalf }) => publicHalf) } };
+  }
+
+  /**
+   * Counts failed client authentication and spent or unknown grants (guessed secrets, codes
+   * and refresh tokens) per address, and logs the library's own failures, which it otherwise
+   * only reports through its debug channel.
+   */
+  function watch(built: Provider): void {
+    const count = (ctx: KoaContextWithOIDC, error: errors.OIDCProviderError) => {
+      if (COUNTED_ERRORS.has(error.error)) failures.recordFailure(ctx.ip, deps.clock.now());
+    };
+    built.on('grant.error', count);
+    built.on('introspection.error', count);
+    built.on('revocation.error', count);
+    built.on('server_error', (ctx, error) => {
+      deps.log.error({ err: { message: error.message }, path: ctx.path }, 'authorization server failed');
+    });
   }
 
   function install(built: { provider: Provider; published: JSONWebKeySet }): void {
@@ -145,6 +170,8 @@ export function createOauthService(deps: OauthServiceDeps) {
   return {
     initialize,
     provider: current,
+    /** Throws the 429 (with Retry-After) while `address` is over its failure budget. */
+    checkClientAddress: (address: string | undefined) => failures.check(address, deps.clock.now()),
     accessTokens,
     rotateSigningKeys,
     rotateSigningKeysIfDue,

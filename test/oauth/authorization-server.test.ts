@@ -113,6 +113,45 @@ describeEachBackend('OAuth authorization server', (app) => {
     assert.equal(untrusted.json().token_endpoint, `${ISSUER}/token`, 'a peer that is not the proxy is not');
   });
 
+  it('answers 429 with Retry-After once an address has used up its failed client authentications, and only that address', async (test) => {
+    const t = await createTestApp(app().kind, { GATEHOUSE_AUTH_FAILURES_PER_MINUTE: '3' });
+    test.after(() => t.close());
+    await registerConfidentialClient(t, 'svc-limited', 'a-long-random-client-secret-0006');
+    const from = (remoteAddress: string, secret: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/oauth/token',
+        remoteAddress,
+        headers: {
+          host: 'localhost:8080',
+          authorization: `Basic ${Buffer.from(`svc-limited:${secret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        payload: new URLSearchParams({ grant_type: 'client_credentials', resource: MCP }).toString(),
+      });
+    for (let i = 0; i < 3; i++) assert.equal((await from('198.51.100.20', `guess-${i}`)).statusCode, 401);
+    const blocked = await from('198.51.100.20', 'a-long-random-client-secret-0006');
+    assert.equal(blocked.statusCode, 429, blocked.body);
+    assert.equal(blocked.headers['retry-after'], '60');
+    assert.equal(blocked.json().error, 'temporarily_unavailable');
+    assert.equal(
+      (await from('198.51.100.21', 'a-long-random-client-secret-0006')).statusCode,
+      200,
+      'another address',
+    );
+    assert.equal(
+      (await t.app.inject({ method: 'GET', url: '/oauth/jwks', remoteAddress: '198.51.100.20' })).statusCode,
+      200,
+      'only the endpoints where clients authenticate are limited',
+    );
+    t.clock.advance(61_000);
+    assert.equal(
+      (await from('198.51.100.20', 'a-long-random-client-secret-0006')).statusCode,
+      200,
+      'the window passed',
+    );
+  });
+
   it('serves ES256 public keys only — the current and the next one — at the JWKS', async () => {
     const t = app();
     const res = await call(t, { method: 'GET', url: '/oauth/jwks' });
