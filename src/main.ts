@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { buildApp } from './app.ts';
 import { ConfigError, configWarnings, loadConfig } from './config.ts';
 import { systemClock } from './core/clock.ts';
-import { openDb } from './db/index.ts';
+import { type Ctx, openDb } from './db/index.ts';
 import { createLogger } from './logger.ts';
 import { createServices, resolveMasterKey } from './services.ts';
 
@@ -44,36 +44,34 @@ export async function startServer(
     services.apiKeys.flushUsage(services.systemContext('api-key-usage')).catch((error: Error) => {
       logger.warn({ err: { message: error.message } }, 'could not record API key use; retrying');
     });
-  const usageTimer = setInterval(flushKeyUsage, KEY_USAGE_FLUSH_MS);
-  usageTimer.unref();
-  const flowTimer = setInterval(() => {
-    services.sso.purgeExpiredFlows(services.systemContext('sso-flow-purge')).catch((error: Error) => {
-      logger.warn({ err: { message: error.message } }, 'could not purge expired SSO sign-ins; retrying');
-    });
-  }, SSO_FLOW_PURGE_MS);
-  flowTimer.unref();
-  const oauthPurgeTimer = setInterval(() => {
-    services.oauth.purgeExpired(services.systemContext('oauth-purge')).catch((error: Error) => {
-      logger.warn({ err: { message: error.message } }, 'could not purge expired OAuth artifacts; retrying');
-    });
-  }, SSO_FLOW_PURGE_MS);
-  oauthPurgeTimer.unref();
-  const keyRotationTimer = setInterval(() => {
-    services.oauth
-      .rotateSigningKeysIfDue(services.systemContext('oauth-key-rotation'))
-      .catch((error: Error) => {
-        logger.warn({ err: { message: error.message } }, 'could not rotate the OAuth signing keys; retrying');
+  /** Runs `task` every `ms`; a failure is logged and the next round tries again. */
+  const every = (ms: number, requestId: string, failure: string, task: (ctx: Ctx) => Promise<unknown>) => {
+    const timer = setInterval(() => {
+      task(services.systemContext(requestId)).catch((error: Error) => {
+        logger.warn({ err: { message: error.message } }, `${failure}; retrying`);
       });
-  }, OAUTH_KEY_ROTATION_CHECK_MS);
-  keyRotationTimer.unref();
-  const metadataTimer = setInterval(() => {
-    services.sso
-      .refreshSamlMetadata(services.systemContext('saml-metadata-refresh'))
-      .catch((error: Error) => {
-        logger.warn({ err: { message: error.message } }, 'could not refresh SAML metadata; retrying');
-      });
-  }, SAML_METADATA_REFRESH_MS);
-  metadataTimer.unref();
+    }, ms);
+    timer.unref();
+    return timer;
+  };
+  const timers = [
+    setInterval(flushKeyUsage, KEY_USAGE_FLUSH_MS).unref(),
+    every(SSO_FLOW_PURGE_MS, 'sso-flow-purge', 'could not purge expired SSO sign-ins', (ctx) =>
+      services.sso.purgeExpiredFlows(ctx),
+    ),
+    every(SSO_FLOW_PURGE_MS, 'oauth-purge', 'could not purge expired OAuth artifacts', (ctx) =>
+      services.oauth.purgeExpired(ctx),
+    ),
+    every(
+      OAUTH_KEY_ROTATION_CHECK_MS,
+      'oauth-key-rotation',
+      'could not rotate the OAuth signing keys',
+      (ctx) => services.oauth.rotateSigningKeysIfDue(ctx),
+    ),
+    every(SAML_METADATA_REFRESH_MS, 'saml-metadata-refresh', 'could not refresh SAML metadata', (ctx) =>
+      services.sso.refreshSamlMetadata(ctx),
+    ),
+  ];
   let stopping: Promise<void> | undefined;
   return {
     url: address,
@@ -84,11 +82,7 @@ export async function startServer(
         await app.close();
         // Handlers whose client went away are still running: the database stays open for them.
         await drain.settled(SHUTDOWN_DRAIN_MS);
-        clearInterval(usageTimer);
-        clearInterval(flowTimer);
-        clearInterval(oauthPurgeTimer);
-        clearInterval(keyRotationTimer);
-        clearInterval(metadataTimer);
+        for (const timer of timers) clearInterval(timer);
         await flushKeyUsage();
         await database.close();
       })();
@@ -102,6 +96,7 @@ const SHUTDOWN_DRAIN_MS = 5000;
 const KEY_USAGE_FLUSH_MS = 15_000;
 /** Unfinished SSO sign-ins expire after 10 minutes; their rows are deleted this often. */
 const SSO_FLOW_PURGE_MS = 15 * 60_000;
+/** How often each node asks whether the OAuth signing key is due for rotation. */
 const OAUTH_KEY_ROTATION_CHECK_MS = 60 * 60_000;
 /** SAML IdP metadata with a URL is re-read this often, so certificate rotations are followed. */
 const SAML_METADATA_REFRESH_MS = 6 * 60 * 60_000;

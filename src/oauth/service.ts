@@ -72,17 +72,17 @@ export function createOauthService(deps: OauthServiceDeps) {
 
   /** The provider over the keys in the database, and the public key set it publishes. */
   async function build(ctx: Ctx): Promise<{ provider: Provider; published: JSONWebKeySet }> {
-    const keys = await signingKeys.privateKeys(ctx);
+    const keys = await signingKeys.load(ctx);
     const built = await createOauthProvider({
       publicUrl: deps.publicUrl,
       Adapter,
-      signingKeys: keys,
+      signingKeys: keys.privateKeys,
       resources: [mcpResource(deps.publicUrl), apiResource(deps.publicUrl)],
       accessTokenTtlSeconds: ACCESS_TOKEN_TTL_SECONDS,
       cookieKeys: [deps.cookieKey],
     });
     watch(built);
-    return { provider: built, published: { keys: keys.map(({ d: _private, ...publicHalf }) => publicHalf) } };
+    return { provider: built, published: { keys: keys.published } };
   }
 
   /**

@@ -31,6 +31,19 @@ export interface PrivateJwk extends PublicJwk {
 
 export type SigningKeyState = 'next' | 'current' | 'retired';
 
+/** What one read of the published keys gives: what to sign with, and what to serve. */
+export interface KeySet {
+  /** The current key's private JWK. */
+  readonly signing: PrivateJwk;
+  /**
+   * Every published key with its private half, the current one first: oidc-provider signs
+   * with the first key of `jwks.keys` whose alg fits and publishes the public halves of all.
+   */
+  readonly privateKeys: PrivateJwk[];
+  /** The JWK Set to serve at jwks_uri (RFC 7517 §5), as stored. */
+  readonly published: PublicJwk[];
+}
+
 /** Another node rotated at the same moment: nothing was changed here, and nothing needs to be. */
 export class ConcurrentRotationError extends Error {
   constructor() {
@@ -54,8 +67,7 @@ export interface SigningKeysDeps {
 export interface SigningKeys {
   ensure(ctx: Ctx): Promise<void>;
   rotate(ctx: Ctx): Promise<{ current: string; next: string; retired: string }>;
-  load(ctx: Ctx): Promise<{ signing: PrivateJwk; published: PublicJwk[] }>;
-  privateKeys(ctx: Ctx): Promise<PrivateJwk[]>;
+  load(ctx: Ctx): Promise<KeySet>;
   /** When the current key began signing (epoch ms), if there is one. */
   currentSince(ctx: Ctx): Promise<number | undefined>;
 }
@@ -154,26 +166,22 @@ export function createSigningKeys(deps: SigningKeysDeps): SigningKeys {
     const nexts = [...rows.filter((r) => r.state === 'next'), ...extraCurrents].sort(byAge);
     const [, ...extraNexts] = nexts;
     const now = clock.now();
-    const demoted: string[] = [];
-    const retired: string[] = [];
-    for (const row of extraCurrents) {
-      const result = await tx.db
-        .updateTable(TABLE)
-        .set({ state: 'next', activated_at: null })
-        .where('id', '=', row.id)
-        .where('state', '=', 'current')
-        .executeTakeFirst();
-      if (result.numUpdatedRows > 0n) demoted.push(row.id);
-    }
-    for (const row of extraNexts) {
-      const result = await tx.db
-        .updateTable(TABLE)
-        .set({ state: 'retired', retired_at: now })
-        .where('id', '=', row.id)
-        .where('state', '=', 'next')
-        .executeTakeFirst();
-      if (result.numUpdatedRows > 0n) retired.push(row.id);
-    }
+    /** The ids of `rows` still in state `from` (another repair may have moved them), now moved. */
+    const move = async (rows: Row[], from: SigningKeyState, to: Partial<Row>): Promise<string[]> => {
+      const moved: string[] = [];
+      for (const row of rows) {
+        const result = await tx.db
+          .updateTable(TABLE)
+          .set(to)
+          .where('id', '=', row.id)
+          .where('state', '=', from)
+          .executeTakeFirst();
+        if (result.numUpdatedRows > 0n) moved.push(row.id);
+      }
+      return moved;
+    };
+    const demoted = await move(extraCurrents, 'current', { state: 'next', activated_at: null });
+    const retired = await move(extraNexts, 'next', { state: 'retired', retired_at: now });
     if (demoted.length === 0 && retired.length === 0) return;
     await append(tx, { action: 'oauth.signing_keys_reconciled', data: { demoted, retired } });
   }
@@ -284,18 +292,10 @@ export function createSigningKeys(deps: SigningKeysDeps): SigningKeys {
 
   const publicJwkOf = (row: Row): PublicJwk => JSON.parse(row.public_jwk_json) as PublicJwk;
 
-  /** The key to sign with, and the JWK Set to serve at jwks_uri (RFC 7517 §5). */
-  async function load(ctx: Ctx): Promise<{ signing: PrivateJwk; published: PublicJwk[] }> {
+  async function load(ctx: Ctx): Promise<KeySet> {
     const rows = await publishedRows(ctx);
-    return { signing: openPrivateJwk(rows[0]!), published: rows.map(publicJwkOf) };
-  }
-
-  /**
-   * Every published key with its private half, the current one first: oidc-provider signs with
-   * the first key of `jwks.keys` whose alg fits and publishes the public halves of all.
-   */
-  async function privateKeys(ctx: Ctx): Promise<PrivateJwk[]> {
-    return (await publishedRows(ctx)).map(openPrivateJwk);
+    const privateKeys = rows.map(openPrivateJwk);
+    return { signing: privateKeys[0]!, privateKeys, published: rows.map(publicJwkOf) };
   }
 
   async function currentSince(ctx: Ctx): Promise<number | undefined> {
@@ -303,5 +303,5 @@ export function createSigningKeys(deps: SigningKeysDeps): SigningKeys {
     return current?.activated_at ?? undefined;
   }
 
-  return { ensure, rotate, load, privateKeys, currentSince };
+  return { ensure, rotate, load, currentSince };
 }

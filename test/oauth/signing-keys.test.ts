@@ -127,7 +127,7 @@ describeEachBackend('OAuth signing keys', (get) => {
     assert.deepEqual(published.map((k) => k.kid).sort(), (await rows()).map((r) => r.id).sort());
     assert.ok(published.every((k) => k.d === undefined && k.use === 'sig' && k.alg === 'ES256'));
     assert.ok(await verifies(await signToken(signing), published));
-    const privateKeys = await keys.privateKeys(ctx);
+    const { privateKeys } = await keys.load(ctx);
     assert.equal(privateKeys[0]?.kid, signing.kid, 'the current key comes first');
     assert.deepEqual(privateKeys.map((k) => k.kid).sort(), published.map((k) => k.kid).sort());
   });
@@ -176,7 +176,9 @@ describeEachBackend('OAuth signing keys', (get) => {
     const keys = keysBy({ retainRetiredMs: HOUR });
     await keys.ensure(ctx);
     const first = await keys.rotate(ctx);
-    const before = await signToken((await keysBy().privateKeys(ctx)).find((k) => k.kid === first.retired)!);
+    const before = await signToken(
+      (await keysBy().load(ctx)).privateKeys.find((k) => k.kid === first.retired)!,
+    );
     t.clock.advance(HOUR);
     assert.ok(
       (await keys.load(ctx)).published.some((k) => k.kid === first.retired),
@@ -199,7 +201,7 @@ describeEachBackend('OAuth signing keys', (get) => {
   it('stores the private key only as an envelope under the master key', async () => {
     const keys = keysBy();
     await keys.ensure(ctx);
-    const privateKeys = await keys.privateKeys(ctx);
+    const { privateKeys } = await keys.load(ctx);
     for (const row of await rows()) {
       const d = privateKeys.find((k) => k.kid === row.id)?.d;
       assert.ok(d && d.length > 20, 'the private key decrypts');
@@ -217,7 +219,7 @@ describeEachBackend('OAuth signing keys', (get) => {
     const [current] = await idsIn('current');
     const d = (await keysBy().load(ctx)).signing.d;
     const wrong = keysBy({ ring: newKeyRing() });
-    for (const attempt of [() => wrong.load(ctx), () => wrong.privateKeys(ctx)]) {
+    for (const attempt of [() => wrong.load(ctx)]) {
       await assert.rejects(attempt, (error: Error) => {
         assert.match(error.message, /master key cannot decrypt OAuth signing key/);
         assert.ok(error.message.includes(current!), error.message);
