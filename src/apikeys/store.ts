@@ -1,7 +1,7 @@
 // SQL for API keys. The lookup behind every uncached key is one indexed query that also
 // reads what the answer needs: the org, the owner's live role there and whether the owner
 // may act (user active, service account enabled).
-import { type ApiKeysTable, type Ctx, type Db, hotQuery } from '../db/index.ts';
+import { type ApiKeysTable, type Ctx, type Db, hotQuery, type RowValues } from '../db/index.ts';
 
 export type ApiKeyRow = ApiKeysTable;
 
@@ -9,7 +9,7 @@ export async function insertApiKey(ctx: Ctx, row: ApiKeyRow): Promise<void> {
   await ctx.db.insertInto('api_keys').values(row).execute();
 }
 
-function authLookupQuery(db: Db, keyId: string) {
+export function authLookupQuery(db: Db, keyId: string) {
   return db
     .selectFrom('api_keys as k')
     .innerJoin('orgs as o', 'o.id', 'k.org_id')
@@ -43,11 +43,35 @@ export type AuthLookupRow = NonNullable<
   Awaited<ReturnType<ReturnType<typeof authLookupQuery>['executeTakeFirst']>>
 >;
 
+/** The lookup's row from its values, in the order authLookupQuery selects them. */
+export function decodeAuthLookupRow(values: RowValues): AuthLookupRow {
+  return {
+    id: values[0] as string,
+    secret_digest: values[1] as string,
+    org_id: values[2] as string,
+    user_id: values[3] as string | null,
+    service_account_id: values[4] as string | null,
+    read_only: values[5] as number,
+    expires_at: values[6] as number | null,
+    revoked_at: values[7] as number | null,
+    org_slug: values[8] as string,
+    org_name: values[9] as string,
+    user_status: values[10] as string | null,
+    member_role: values[11] as string | null,
+    service_account_role: values[12] as string | null,
+    service_account_disabled_at: values[13] as number | null,
+  };
+}
+
 /**
  * The row behind a presented key id, on the path of every uncached key: run below Kysely
  * (db/hot-query.ts), synchronously on SQLite when it can be.
  */
-const keyForAuth = hotQuery<AuthLookupRow>('gatehouse_api_key_for_auth', (db) => authLookupQuery(db, ''));
+const keyForAuth = hotQuery(
+  'gatehouse_api_key_for_auth',
+  (db) => authLookupQuery(db, ''),
+  decodeAuthLookupRow,
+);
 
 export function selectKeyForAuth(
   ctx: Ctx,

@@ -5,16 +5,25 @@
 import type { Principal } from '../core/context.ts';
 import type { Ctx } from '../db/index.ts';
 
-/** The parts of a request a credential can travel in. */
+/**
+ * The Gatehouse surface a request is for: `api` (/v1, forward auth and the browser pages) or
+ * `mcp` (/mcp). A credential bound to one resource (an OAuth access token, RFC 8707) works
+ * only on its own.
+ */
+export type ResourceSurface = 'api' | 'mcp';
+
+/** The parts of a request a credential can travel in, and the surface it is presented to. */
 export interface CredentialCarrier {
   readonly authorization: string | undefined;
   readonly cookies: Readonly<Record<string, string | undefined>>;
+  readonly surface: ResourceSurface;
 }
 
 /** What a kind looks at: the bearer token (the resolver parsed the header once) and the cookies. */
 export interface PresentedCredentials {
   readonly bearer: string | undefined;
   readonly cookies: Readonly<Record<string, string | undefined>>;
+  readonly surface: ResourceSurface;
 }
 
 /** How the credential travelled: cookie-borne credentials need CSRF checks on writes. */
@@ -29,7 +38,11 @@ export interface CredentialKind {
    * Verifies the credential; throws an authn error (401) when it is not valid. May answer
    * synchronously (a cache hit), which spares the hot path a promise.
    */
-  resolve(ctx: Ctx, credential: string): ResolvedCredential | Promise<ResolvedCredential>;
+  resolve(
+    ctx: Ctx,
+    credential: string,
+    presented: PresentedCredentials,
+  ): ResolvedCredential | Promise<ResolvedCredential>;
 }
 
 /**

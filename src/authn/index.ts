@@ -6,6 +6,7 @@ export type {
   CredentialTransport,
   PresentedCredentials,
   ResolvedCredential,
+  ResourceSurface,
 } from './credential-kind.ts';
 export { authnErrors } from './errors.ts';
 export { createFailureLimiter, type FailureLimitConfig, type FailureLimiter } from './failure-limiter.ts';

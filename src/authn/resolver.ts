@@ -5,6 +5,7 @@ import type {
   CredentialCarrier,
   CredentialKind,
   CredentialTransport,
+  PresentedCredentials,
   ResolvedCredential,
 } from './credential-kind.ts';
 import { authnErrors } from './errors.ts';
@@ -42,7 +43,7 @@ export function createCredentialResolver(
 
   return {
     authenticate(ctx, carrier) {
-      const { authorization, cookies } = carrier;
+      const { authorization, cookies, surface } = carrier;
       let bearer: string | undefined;
       if (authorization !== undefined) {
         limiter.check(ctx.ip, ctx.clock.now());
@@ -53,14 +54,14 @@ export function createCredentialResolver(
             new GatehouseError(authnErrors.malformedAuthorization, { field: 'Authorization' }),
           );
       }
-      const presented = { bearer, cookies };
+      const presented: PresentedCredentials = { bearer, cookies, surface };
       for (const kind of ordered) {
         const credential = kind.extract(presented);
         if (credential === undefined) continue;
         if (kind.transport === 'cookie') limiter.check(ctx.ip, ctx.clock.now());
         let answer: ReturnType<CredentialKind['resolve']>;
         try {
-          answer = kind.resolve(ctx, credential);
+          answer = kind.resolve(ctx, credential, presented);
         } catch (error) {
           throw refused(ctx, error);
         }

@@ -355,5 +355,15 @@ describe('constantTimeEqualDigests', () => {
     assert.equal(constantTimeEqualDigests(a, sha256Hex('b')), false);
     assert.equal(constantTimeEqualDigests(a, a.slice(0, 63)), false);
     assert.equal(constantTimeEqualDigests('', ''), false);
+    // A difference anywhere, first character or last, and a case change are all refused.
+    const flip = (at: number) => a.slice(0, at) + (a[at] === '0' ? '1' : '0') + a.slice(at + 1);
+    for (const at of [0, 31, 63]) assert.equal(constantTimeEqualDigests(a, flip(at)), false, `at ${at}`);
+    assert.equal(
+      constantTimeEqualDigests(
+        a.replace(/[a-f]/, (c) => c.toUpperCase()),
+        a,
+      ),
+      false,
+    );
   });
 });

@@ -78,7 +78,7 @@ const STATEMENT_CACHE_SIZE = 500;
  * reusable and SQLite re-prepares them itself after a schema change, so they are cached by
  * their SQL text, oldest dropped first.
  */
-function cachePreparedStatements(database: SqliteDatabase.Database): void {
+function cachePreparedStatements(database: SqliteDatabase.Database): SqliteDatabase.Database['prepare'] {
   const prepare = database.prepare.bind(database);
   const cache = new Map<string, ReturnType<typeof prepare>>();
   database.prepare = ((source: string) => {
@@ -90,6 +90,7 @@ function cachePreparedStatements(database: SqliteDatabase.Database): void {
     }
     return statement;
   }) as typeof database.prepare;
+  return prepare;
 }
 
 function openSqlite(path: string): Kysely<Database> {
@@ -103,9 +104,10 @@ function openSqlite(path: string): Kysely<Database> {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma(`busy_timeout = ${DATABASE_WAIT_MS}`);
-  cachePreparedStatements(database);
+  const prepareUncached = cachePreparedStatements(database);
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) });
-  registerRawConnection(db, { kind: 'sqlite', database });
+  // The hot queries' statements are their own (db/hot-query.ts switches them to raw rows).
+  registerRawConnection(db, { kind: 'sqlite', database, prepare: prepareUncached });
   return db;
 }
 

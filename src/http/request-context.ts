@@ -15,7 +15,7 @@ export function requestIdFor(header: string | string[] | undefined): string {
 }
 
 export function carrierOf(request: FastifyRequest): CredentialCarrier {
-  return { authorization: request.headers.authorization, cookies: request.cookies ?? {} };
+  return { authorization: request.headers.authorization, cookies: request.cookies ?? {}, surface: 'api' };
 }
 
 export function attachContext(request: FastifyRequest, db: Db, clock: Clock): void {

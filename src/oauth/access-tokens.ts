@@ -1,13 +1,14 @@
 // Access tokens in the one credential resolver (SPEC §2): `Authorization: Bearer <jwt>` works
 // wherever an API key does, for the resource it was issued for. A token is a JWT (RFC 9068)
 // from this server's issuer, signed by a key of its published set, of type at+jwt, with the
-// resource in `aud` (RFC 8707): `<public url>/v1` for the JSON API and forward auth. It acts
+// resource in `aud` (RFC 8707): `<public url>/v1` for the JSON API and forward auth,
+// `<public url>/mcp` for the MCP server, and it is accepted only on that surface. It acts
 // for its user (`sub`), narrowed to its scopes (permission names, authz/decide.ts); what the
 // user may do in an org is still their live membership, looked up per request as for any
 // credential. Verified tokens are cached by the SHA-256 of the token until they expire, and
 // dropped on every node when their user is suspended, deprovisioned or changes role.
 import { createLocalJWKSet, type JSONWebKeySet, errors as joseErrors, jwtVerify } from 'jose';
-import type { CredentialKind, ResolvedCredential } from '../authn/index.ts';
+import type { CredentialKind, ResolvedCredential, ResourceSurface } from '../authn/index.ts';
 import type { Principal } from '../core/context.ts';
 import { type ErrorDefinition, GatehouseError } from '../core/errors.ts';
 import { sha256Hex } from '../core/secrets.ts';
@@ -22,8 +23,8 @@ const CLOCK_TOLERANCE_SECONDS = 30;
 
 export interface AccessTokenKindDeps {
   readonly issuer: string;
-  /** The resource these tokens must name in `aud`. */
-  readonly audience: string;
+  /** The resource URL a token must name in `aud` to be accepted on each surface. */
+  readonly audiences: Readonly<Record<ResourceSurface, string>>;
   /** The signing keys' public halves as published now (they change on rotation). */
   readonly publishedKeys: () => JSONWebKeySet;
   readonly notifications: Notifications;
@@ -44,8 +45,15 @@ function refusalFor(error: unknown): GatehouseError {
   return refusal(oauthErrors.tokenInvalid);
 }
 
+/** A verified token and the resources it names, checked against the surface on every use. */
+interface VerifiedToken {
+  readonly resolved: ResolvedCredential;
+  readonly audiences: readonly string[];
+}
+
 export function createAccessTokenKind(deps: AccessTokenKindDeps) {
-  const verified = createSharedCache<ResolvedCredential>(deps.notifications, ACCESS_TOKEN_CHANNEL, {
+  const knownAudiences = Object.values(deps.audiences);
+  const verified = createSharedCache<VerifiedToken>(deps.notifications, ACCESS_TOKEN_CHANNEL, {
     maxEntries: deps.cache.enabled ? deps.cache.maxEntries : 0,
   });
   // Rebuilt only when the published set changes, not per request.
@@ -56,13 +64,25 @@ export function createAccessTokenKind(deps: AccessTokenKindDeps) {
     return keySet.verify;
   }
 
-  async function verify(ctx: Ctx, token: string, digest: string, now: number): Promise<ResolvedCredential> {
+  function forSurface(token: VerifiedToken, surface: ResourceSurface): ResolvedCredential {
+    if (!token.audiences.includes(deps.audiences[surface])) throw refusal(oauthErrors.wrongAudience);
+    return token.resolved;
+  }
+
+  async function verify(
+    ctx: Ctx,
+    token: string,
+    digest: string,
+    now: number,
+    surface: ResourceSurface,
+  ): Promise<ResolvedCredential> {
     const ticket = verified.ticket();
     let claims: Awaited<ReturnType<typeof jwtVerify>>['payload'];
     try {
       ({ payload: claims } = await jwtVerify(token, keys(), {
         issuer: deps.issuer,
-        audience: deps.audience,
+        // Any resource of this server here; whether it is this surface's, forSurface decides.
+        audience: knownAudiences,
         typ: 'at+jwt',
         algorithms: ['ES256'],
         currentDate: new Date(now),
@@ -73,6 +93,9 @@ export function createAccessTokenKind(deps: AccessTokenKindDeps) {
       ctx.log.info({ reason: (error as Error).message }, 'access token refused');
       throw refusalFor(error);
     }
+    // The resource before anything else: a token for another surface says nothing here.
+    const audiences = typeof claims.aud === 'string' ? [claims.aud] : (claims.aud ?? []);
+    if (!audiences.includes(deps.audiences[surface])) throw refusal(oauthErrors.wrongAudience);
     const userId = claims.sub as string;
     // Client-credentials tokens carry the client id as `sub`: no Gatehouse user acts through them.
     if (!userId.startsWith('usr_')) throw refusal(oauthErrors.noUser);
@@ -86,7 +109,7 @@ export function createAccessTokenKind(deps: AccessTokenKindDeps) {
     };
     const resolved: ResolvedCredential = { principal };
     const until = Math.min((claims.exp as number) * 1000, now + deps.cache.ttlMs);
-    verified.set(ctx, digest, resolved, until, [userId], ticket, now);
+    verified.set(ctx, digest, { resolved, audiences }, until, [userId], ticket, now);
     return resolved;
   }
 
@@ -95,10 +118,12 @@ export function createAccessTokenKind(deps: AccessTokenKindDeps) {
     transport: 'header',
     extract: (presented) =>
       presented.bearer !== undefined && JWT_SHAPE.test(presented.bearer) ? presented.bearer : undefined,
-    resolve(ctx, token) {
+    resolve(ctx, token, presented) {
       const now = ctx.clock.now();
       const digest = sha256Hex(token);
-      return verified.get(ctx, digest, now) ?? verify(ctx, token, digest, now);
+      const cached = verified.get(ctx, digest, now);
+      if (cached !== undefined) return forSurface(cached, presented.surface);
+      return verify(ctx, token, digest, now, presented.surface);
     },
   };
 

@@ -61,7 +61,7 @@ export function createOauthService(deps: OauthServiceDeps) {
   let published: JSONWebKeySet = { keys: [] };
   const accessTokens = createAccessTokenKind({
     issuer: oauthIssuer(deps.publicUrl),
-    audience: apiResource(deps.publicUrl),
+    audiences: { api: apiResource(deps.publicUrl), mcp: mcpResource(deps.publicUrl) },
     publishedKeys: () => published,
     notifications: deps.notifications,
     cache: deps.credentialCache,

@@ -7,8 +7,10 @@ import { type Ctx, type DbHandle, hotQuery, openDb } from '../../src/db/index.ts
 import { backendKinds, createTestDatabase, type TestDatabase } from '../helpers/backends.ts';
 import { silentLogger } from '../helpers/logger.ts';
 
-const orgBySlug = hotQuery<{ id: string; name: string }>('test_org_by_slug', (db) =>
-  db.selectFrom('orgs').select(['id', 'name']).where('slug', '=', ''),
+const orgBySlug = hotQuery<{ id: string; name: string }>(
+  'test_org_by_slug',
+  (db) => db.selectFrom('orgs').select(['id', 'name']).where('slug', '=', ''),
+  ([id, name]) => ({ id: id as string, name: name as string }),
 );
 
 const row = (id: string, slug: string) => ({
