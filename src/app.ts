@@ -6,12 +6,17 @@ import type { Logger as PinoLogger } from 'pino';
 import { v1ApiKeyRoutes } from './apikeys/index.ts';
 import { v1AuditRoutes } from './audit/index.ts';
 import {
+  API_HEADERS,
+  admitToOrg,
+  admitToSelfRoute,
   collectRoutes,
   createForwardAuthFastPath,
   createMetricsRegistry,
   type FastPath,
   type InFlightTracker,
+  jsonErrorAnswer,
   type RouteEntry,
+  refusalFor,
   registerBrowserSurface,
   registerForwardAuth,
   registerOpsRoutes,
@@ -25,7 +30,8 @@ import {
   sendJsonError,
   serverWithFastPath,
 } from './http/index.ts';
-import { oauthRoutes } from './oauth/index.ts';
+import { mcpRoutes } from './mcp/index.ts';
+import { interactionRoutes, oauthRoutes, v1GrantRoutes } from './oauth/index.ts';
 import type { Services } from './services.ts';
 import { browserSessionRoutes, v1SessionRoutes } from './sessions/index.ts';
 import { browserSsoRoutes, v1SsoRoutes } from './sso/index.ts';
@@ -131,6 +137,7 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
       await v1.register(v1AuditRoutes, routeOptions);
       await v1.register(v1ApiKeyRoutes, routeOptions);
       await v1.register(v1SsoRoutes, routeOptions);
+      await v1.register(v1GrantRoutes, { consents: services.oauth.consents });
       registerForwardAuth(v1, services.tenancy);
     },
   );
@@ -139,6 +146,23 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
     provider: services.oauth.provider,
     publicUrl: config.publicUrl,
     checkClientAddress: services.oauth.checkClientAddress,
+    admitRegistration: services.oauth.admitRegistration,
+  });
+  await app.register(mcpRoutes, {
+    resolver: services.resolver,
+    tenancy: services.tenancy,
+    apiKeys: services.apiKeys,
+    audit: services.audit,
+    publicUrl: config.publicUrl,
+    // The /v1 guard and error rendering, so each tool is admitted and refused as its /v1 twin is.
+    guard: {
+      admitToOrg: (ctx, auth, orgRef, permission) =>
+        admitToOrg(ctx, auth, services.tenancy, orgRef, permission),
+      admitToSelf: admitToSelfRoute,
+      refusalFor,
+    },
+    renderError: jsonErrorAnswer,
+    answerHeaders: API_HEADERS,
   });
   await registerBrowserSurface(
     app,
@@ -154,6 +178,11 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
     async (browser) => {
       await browser.register(browserSessionRoutes, routeOptions);
       await browser.register(browserSsoRoutes, routeOptions);
+      await browser.register(interactionRoutes, {
+        provider: services.oauth.provider,
+        consents: services.oauth.consents,
+        tenancy: services.tenancy,
+      });
       registerStaticAssets(browser);
     },
   );

@@ -6,6 +6,7 @@ import { auditErrors } from './audit/index.ts';
 import { authnErrors } from './authn/index.ts';
 import { commonErrors, type ErrorCatalog } from './core/errors.ts';
 import { httpErrors } from './http/index.ts';
+import { mcpErrors } from './mcp/index.ts';
 import { oauthErrors } from './oauth/index.ts';
 import { sessionErrors } from './sessions/index.ts';
 import { ssoErrors } from './sso/index.ts';
@@ -21,4 +22,5 @@ export const errorCatalogs: readonly ErrorCatalog<string>[] = [
   apiKeyErrors,
   ssoErrors,
   oauthErrors,
+  mcpErrors,
 ];

@@ -2,6 +2,7 @@
 // its dependencies; lists the pluggable kinds (credential kinds, lifecycle listeners) by hand.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { parse as parseCookieHeader } from 'cookie';
 import { createApiKeysService } from './apikeys/index.ts';
 import { createAuditService } from './audit/index.ts';
 import { createCredentialResolver, createFailureLimiter } from './authn/index.ts';
@@ -9,7 +10,7 @@ import type { Config } from './config.ts';
 import type { Clock } from './core/clock.ts';
 import type { Logger } from './core/context.ts';
 import { deriveKey, generateMasterKey, masterKeyId, parseMasterKey } from './core/secrets.ts';
-import type { Ctx, DbHandle } from './db/index.ts';
+import { type Ctx, type DbHandle, isDatabaseUnavailable } from './db/index.ts';
 import { createOauthService } from './oauth/index.ts';
 import {
   cookieNames,
@@ -77,6 +78,26 @@ export function createServices(deps: ServiceDeps) {
     // Read at call time: tenancy is made below, with this service's lifecycle listener.
     userStatus: async (ctx, userId) => (await tenancy.getUser(ctx, userId))?.status,
     failureLimit: config.authFailureLimit,
+    findActiveUser: async (ctx, userId) => {
+      const user = await tenancy.getUser(ctx, userId);
+      return user?.status === 'active' ? user : undefined;
+    },
+    // Read at call time, as above: the resolver is made below.
+    signedInUser: async (ctx, cookieHeader) => {
+      if (cookieHeader === undefined) return undefined;
+      try {
+        const auth = await resolver.authenticate(ctx, {
+          authorization: undefined,
+          cookies: parseCookieHeader(cookieHeader),
+          surface: 'api',
+        });
+        return auth?.transport === 'cookie' && auth.principal.kind === 'user' ? auth.principal.id : undefined;
+      } catch (error) {
+        // A stale or forged session cookie is "not signed in"; an unreachable database is not.
+        if (isDatabaseUnavailable(error)) throw error;
+        return undefined;
+      }
+    },
   });
   const tenancy = createTenancyService({
     audit,

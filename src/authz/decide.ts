@@ -10,7 +10,16 @@ export type Decision =
 
 const ALLOW: Decision = Object.freeze({ allowed: true });
 
-function narrowedByCredential(principal: Principal, permission: OrgPermission | SelfPermission): Decision {
+/**
+ * What the credential alone allows, before any role is looked up: a read-only key keeps the
+ * read permissions, OAuth scopes keep the permissions they name. Lets a surface refuse a
+ * token that lacks a scope without an org (the MCP server answers 403 insufficient_scope
+ * before it runs a tool, RFC 6750 §3.1).
+ */
+export function decideByCredential(
+  principal: Principal,
+  permission: OrgPermission | SelfPermission,
+): Decision {
   if (principal.readOnly && !isReadPermission(permission)) return { allowed: false, reason: 'read_only' };
   if (principal.scopes !== undefined && !principal.scopes.includes(permission)) {
     return { allowed: false, reason: 'scope' };
@@ -20,7 +29,7 @@ function narrowedByCredential(principal: Principal, permission: OrgPermission | 
 
 export function decideInOrg(principal: Principal, role: Role, permission: OrgPermission): Decision {
   if (!matrix[role].has(permission)) return { allowed: false, reason: 'role' };
-  return narrowedByCredential(principal, permission);
+  return decideByCredential(principal, permission);
 }
 
 export function decideSelf(principal: Principal, permission: SelfPermission): Decision {
@@ -34,5 +43,5 @@ export function decideSelf(principal: Principal, permission: SelfPermission): De
   // A profile is a person's; a service account has none to edit.
   if (permission === 'profile:write' && principal.kind !== 'user')
     return { allowed: false, reason: 'principal_kind' };
-  return narrowedByCredential(principal, permission);
+  return decideByCredential(principal, permission);
 }

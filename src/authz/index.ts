@@ -1,4 +1,4 @@
-export { type Decision, decideInOrg, decideSelf } from './decide.ts';
+export { type Decision, decideByCredential, decideInOrg, decideSelf } from './decide.ts';
 export {
   highestRole,
   isPermission,

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Principal } from '../core/context.ts';
-import { decideInOrg, decideSelf } from './decide.ts';
+import { decideByCredential, decideInOrg, decideSelf } from './decide.ts';
 import {
   highestRole,
   isPermission,
@@ -113,6 +113,15 @@ describe('credential narrowing', () => {
     assert.deepEqual(decideInOrg(scoped, 'admin', 'org:write'), { allowed: false, reason: 'scope' });
     assert.deepEqual(decideInOrg(scoped, 'viewer', 'audit:read'), { allowed: false, reason: 'role' });
     assert.deepEqual(decideSelf(scoped, 'profile:own'), { allowed: false, reason: 'scope' });
+  });
+
+  it('decides by the credential alone, before any role, as the org decision narrows it', () => {
+    const scoped: Principal = { ...person, scopes: ['projects:read'] };
+    assert.deepEqual(decideByCredential(scoped, 'projects:read'), { allowed: true });
+    assert.deepEqual(decideByCredential(scoped, 'audit:read'), { allowed: false, reason: 'scope' });
+    assert.deepEqual(decideByCredential(readOnly, 'projects:write'), { allowed: false, reason: 'read_only' });
+    // No role in it: an unscoped credential may ask for anything; the role decides later.
+    for (const p of allPermissions) assert.ok(decideByCredential(person, p).allowed, p);
   });
 
   it('allows nothing with an empty scope list', () => {

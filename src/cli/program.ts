@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAdminCreate } from './commands/admin-create.ts';
 import { registerAdminVerifyDomain } from './commands/admin-verify-domain.ts';
 import { registerAuditVerify } from './commands/audit-verify.ts';
+import { registerKeysRotate } from './commands/keys-rotate.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { isLongRunning, registerServe } from './commands/serve.ts';
 import { CliError, exitCodes } from './exit-codes.ts';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerAdminCreate(admin);
   registerAdminVerifyDomain(admin);
   registerAuditVerify(program);
+  registerKeysRotate(program);
   return program;
 }
 

@@ -256,6 +256,17 @@ export interface OauthSigningKeysTable {
   retired_at: number | null;
 }
 
+/** A grant a user approved on the consent page, by client; see migration 0005. */
+export interface OauthConsentsTable {
+  grant_id: string;
+  user_id: string;
+  client_id: string;
+  resource: string;
+  /** Space-separated scopes approved for `resource`. */
+  scope: string;
+  created_at: number;
+}
+
 export interface Database {
   orgs: OrgsTable;
   users: UsersTable;
@@ -278,4 +289,5 @@ export interface Database {
   role_rules: RoleRulesTable;
   oauth_artifacts: OauthArtifactsTable;
   oauth_signing_keys: OauthSigningKeysTable;
+  oauth_consents: OauthConsentsTable;
 }

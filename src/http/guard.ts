@@ -19,19 +19,27 @@ import type { OrgAccess, TenancyService } from '../tenancy/index.ts';
 import { tenancyErrors } from '../tenancy/index.ts';
 import { httpErrors } from './errors.ts';
 
-export function refuse(decision: Decision, permission: Permission): void {
-  if (decision.allowed) return;
-  const message = `This needs the "${permission}" permission.`;
+/** The refusal a negative decision answers with, or undefined when the decision allows. */
+export function refusalFor(decision: Decision, permission: Permission): GatehouseError | undefined {
+  if (decision.allowed) return undefined;
   switch (decision.reason) {
     case 'read_only':
-      throw new GatehouseError(httpErrors.readOnlyCredential, { detail: permission });
+      return new GatehouseError(httpErrors.readOnlyCredential, { detail: permission });
     case 'scope':
-      throw new GatehouseError(httpErrors.insufficientScope, {
+      return new GatehouseError(httpErrors.insufficientScope, {
         message: `The token lacks the "${permission}" scope.`,
       });
     default:
-      throw new GatehouseError(httpErrors.permissionDenied, { message, detail: permission });
+      return new GatehouseError(httpErrors.permissionDenied, {
+        message: `This needs the "${permission}" permission.`,
+        detail: permission,
+      });
   }
+}
+
+export function refuse(decision: Decision, permission: Permission): void {
+  const refusal = refusalFor(decision, permission);
+  if (refusal) throw refusal;
 }
 
 /**
@@ -59,11 +67,31 @@ export function accessFor(
   });
 }
 
-function admit(request: FastifyRequest, permission: OrgPermission, access: OrgAccess | undefined): void {
+/** The org access found for the caller, once `permission` is allowed there; throws the refusal. */
+function admitted(auth: Authentication, permission: OrgPermission, access: OrgAccess | undefined): OrgAccess {
   // Not a member and no such org answer alike, so org slugs cannot be probed.
   if (!access) throw new GatehouseError(tenancyErrors.orgNotFound, { field: 'org' });
-  refuse(decideInOrg(request.auth!.principal, access.role, permission), permission);
-  request.orgAccess = access;
+  refuse(decideInOrg(auth.principal, access.role, permission), permission);
+  return access;
+}
+
+function admit(request: FastifyRequest, permission: OrgPermission, access: OrgAccess | undefined): void {
+  request.orgAccess = admitted(request.auth!, permission, access);
+}
+
+/**
+ * The route guard's decision for a caller that is not a /v1 request (the MCP server's tools):
+ * the same org lookup, the same refusals (org_not_found, credential_org_mismatch,
+ * permission_denied, insufficient_scope, read_only_credential).
+ */
+export async function admitToOrg(
+  ctx: Ctx,
+  auth: Authentication,
+  tenancy: TenancyService,
+  orgRef: string,
+  permission: OrgPermission,
+): Promise<OrgAccess> {
+  return admitted(auth, permission, await accessFor(ctx, auth, tenancy, orgRef));
 }
 
 /** A self route's guard: any authenticated caller the permission does not exclude. */

@@ -9,6 +9,7 @@ export {
   type FastPath,
   type ForwardAuthFastPath,
 } from './forward-auth-fast-path.ts';
+export { admitToOrg, admitToSelfRoute, refusalFor } from './guard.ts';
 export { serverWithFastPath } from './http-server.ts';
 export type { InFlightTracker } from './in-flight.ts';
 export {
@@ -23,4 +24,11 @@ export { registerRequestLifecycle } from './request-lifecycle.ts';
 export { requestLogController, requestLoggerFactory } from './request-logging.ts';
 export { collectRoutes, type RouteEntry } from './route-table.ts';
 export { registerStaticAssets } from './static-assets.ts';
-export { registerV1Surface, sendJsonError, type V1SurfaceDeps } from './v1-surface.ts';
+export {
+  API_HEADERS,
+  type JsonErrorAnswer,
+  jsonErrorAnswer,
+  registerV1Surface,
+  sendJsonError,
+  type V1SurfaceDeps,
+} from './v1-surface.ts';

@@ -1,8 +1,9 @@
 // The /v1 JSON surface: JSON errors `{"error":{code,message,field,request_id}}`, the
 // credential resolver, CSRF for cookie-authenticated unsafe requests, and the permission
 // guard before every handler.
-import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CredentialResolver } from '../authn/index.ts';
+import type { Logger } from '../core/context.ts';
 import { GatehouseError } from '../core/errors.ts';
 import type { TenancyService } from '../tenancy/index.ts';
 import { checkSessionCsrf, isSafeMethod, sessionCsrfToken } from './csrf.ts';
@@ -31,7 +32,7 @@ export interface JsonErrorAnswer {
 }
 
 /** Renders what was thrown and logs it (refusals at info, failures at error, with the cause). */
-export function jsonErrorAnswer(thrown: unknown, requestId: string, log: FastifyBaseLogger): JsonErrorAnswer {
+export function jsonErrorAnswer(thrown: unknown, requestId: string, log: Logger): JsonErrorAnswer {
   const { error, unexpected } = toGatehouseError(thrown);
   const logged = { code: error.code, detail: error.detail, err: unexpected ? thrown : undefined };
   if (unexpected || error.status >= 500) log.error(logged, 'request failed');

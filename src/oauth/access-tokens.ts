@@ -31,7 +31,12 @@ export interface AccessTokenKindDeps {
   readonly cache: { readonly enabled: boolean; readonly ttlMs: number; readonly maxEntries: number };
   /** The user's account status, read on every cache miss (a deprovisioned user's token stops). */
   readonly userStatus: (ctx: Ctx, userId: string) => Promise<string | undefined>;
+  /** Whether the grant a token was issued under still stands (not revoked, not expired). */
+  readonly grantStands: (ctx: Ctx, grantId: string) => Promise<boolean>;
 }
+
+/** The claim naming the grant a user's token was issued under (provider.ts extraTokenClaims). */
+export const GRANT_CLAIM = 'gid';
 
 function refusal(definition: ErrorDefinition): GatehouseError {
   return new GatehouseError(definition, { field: 'Authorization' });
@@ -100,6 +105,11 @@ export function createAccessTokenKind(deps: AccessTokenKindDeps) {
     // Client-credentials tokens carry the client id as `sub`: no Gatehouse user acts through them.
     if (!userId.startsWith('usr_')) throw refusal(oauthErrors.noUser);
     if ((await deps.userStatus(ctx, userId)) !== 'active') throw refusal(oauthErrors.userInactive);
+    // A revoked grant (consent withdrawn, a refresh token or code replayed) ends its tokens
+    // before they expire: JWTs are not stored, their grant is.
+    const grantId = claims[GRANT_CLAIM];
+    if (typeof grantId !== 'string' || !(await deps.grantStands(ctx, grantId)))
+      throw refusal(oauthErrors.grantRevoked);
     const principal: Principal = {
       kind: 'user',
       id: userId,
@@ -109,7 +119,7 @@ export function createAccessTokenKind(deps: AccessTokenKindDeps) {
     };
     const resolved: ResolvedCredential = { principal };
     const until = Math.min((claims.exp as number) * 1000, now + deps.cache.ttlMs);
-    verified.set(ctx, digest, { resolved, audiences }, until, [userId], ticket, now);
+    verified.set(ctx, digest, { resolved, audiences }, until, [userId, grantId], ticket, now);
     return resolved;
   }
 
@@ -133,5 +143,10 @@ export function createAccessTokenKind(deps: AccessTokenKindDeps) {
     onRoleChanged: async () => {},
   };
 
-  return { credentialKind, userLifecycle };
+  return {
+    credentialKind,
+    userLifecycle,
+    /** Drops verified tokens of a revoked grant on every node (once ctx commits). */
+    grantRevoked: (ctx: Ctx, grantId: string) => verified.invalidate(ctx, grantId),
+  };
 }

@@ -23,4 +23,26 @@ export const oauthErrors = defineErrors('oauth', {
     status: 401,
     message: 'The user this access token acts for is suspended or deprovisioned.',
   },
+  grantRevoked: {
+    code: 'access_token_revoked',
+    status: 401,
+    message: 'The access token was revoked (its authorization was withdrawn); sign in to the client again.',
+  },
+  interactionExpired: {
+    code: 'oauth_interaction_expired',
+    status: 400,
+    message:
+      'This sign-in request has expired or was already completed. Return to the application and start again.',
+  },
+  interactionWrongUser: {
+    code: 'oauth_interaction_wrong_user',
+    status: 403,
+    message:
+      'This authorization request was started for another signed-in user. Return to the application and start again.',
+  },
+  consentNotFound: {
+    code: 'oauth_consent_not_found',
+    status: 404,
+    message: 'You have not authorized this client.',
+  },
 });

@@ -10,13 +10,22 @@
 //   consumed tokens, oidc-provider revokes the grant when it sees one);
 // - everything it stores goes through the database adapter, so any node can continue what
 //   another started, and expiry is enforced there.
-import type { Configuration, default as Provider } from 'oidc-provider';
+import type { Account, Configuration, KoaContextWithOIDC, default as Provider } from 'oidc-provider';
 import { orgPermissions, selfPermissions } from '../authz/index.ts';
+import {
+  renderDeviceCodePage,
+  renderDeviceConfirmPage,
+  renderDeviceDonePage,
+  renderOauthErrorPage,
+} from '../web/index.ts';
+import { GRANT_CLAIM } from './access-tokens.ts';
 import type { OauthAdapter } from './adapter.ts';
+import { checkDynamicRegistration } from './registration-policy.ts';
 import type { PrivateJwk } from './signing-keys.ts';
 
 /** Where the authorization server lives under the public URL. */
 export const OAUTH_PATH = '/oauth';
+const DAY_SECONDS = 24 * 60 * 60;
 
 export interface OauthProviderOptions {
   /** GATEHOUSE_PUBLIC_URL without a trailing slash. */
@@ -29,6 +38,55 @@ export interface OauthProviderOptions {
   readonly accessTokenTtlSeconds: number;
   /** Cookie signing keys for the library's own cookies (interaction and session). */
   readonly cookieKeys: readonly string[];
+  /** The active Gatehouse user with this id, as the account tokens are issued for. */
+  readonly findUser: (userId: string) => Promise<{ id: string; email: string; name: string } | undefined>;
+  /** The user the request's Gatehouse browser session belongs to, if it carries a live one. */
+  readonly signedInUser: (cookieHeader: string | undefined) => Promise<string | undefined>;
+  /** Grants the user approved for the client on the consent page, newest first. */
+  readonly rememberedGrants: (userId: string, clientId: string) => Promise<readonly string[]>;
+}
+
+/** The pages the library renders itself, with the headers Gatehouse's own pages carry. */
+const PAGE_HEADERS = {
+  'content-security-policy':
+    "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'same-origin',
+  'cache-control': 'no-store',
+} as const;
+
+function sendPage(ctx: KoaContextWithOIDC, body: string): void {
+  ctx.set(PAGE_HEADERS);
+  ctx.type = 'html';
+  ctx.body = body;
+}
+
+const clientNameOf = (ctx: KoaContextWithOIDC) =>
+  ctx.oidc.client?.clientName ?? ctx.oidc.client?.clientId ?? 'An application';
+
+/** Where the browser is sent for sign-in and consent (interaction-routes.ts serves it). */
+export const INTERACTION_PATH = `${OAUTH_PATH}/interaction`;
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/** A loopback http redirect URI without its port, or undefined for any other URI. */
+function withoutLoopbackPort(uri: string): string | undefined {
+  const parsed = URL.parse(uri);
+  if (parsed?.protocol !== 'http:' || !LOOPBACK_HOSTS.has(parsed.hostname)) return undefined;
+  parsed.port = '';
+  return parsed.href;
+}
+
+/**
+ * RFC 8252 §7.3: a registered loopback redirect URI matches on any port, whatever the
+ * client's application_type (the library does it for `native` only, and MCP clients
+ * registering dynamically mostly leave application_type at `web` while binding a random port).
+ */
+export function loopbackRedirectAllowed(registered: readonly string[], presented: string): boolean {
+  if (registered.includes(presented)) return true;
+  const bare = withoutLoopbackPort(presented);
+  return bare !== undefined && registered.some((uri) => withoutLoopbackPort(uri) === bare);
 }
 
 /** The scopes an access token may carry: Gatehouse's permission names. */
@@ -45,7 +103,22 @@ export function oauthIssuer(publicUrl: string): string {
  * and 24).
  */
 export async function createOauthProvider(options: OauthProviderOptions): Promise<Provider> {
-  const { default: ProviderClass, errors } = await import('oidc-provider');
+  const { default: ProviderClass, errors, interactionPolicy } = await import('oidc-provider');
+  const policy = interactionPolicy.base();
+  // The library's own sign-in session (its cookie) is not Gatehouse's: a user who signed out
+  // of Gatehouse, or another user signed in since, must sign in again before a code is issued.
+  policy.get('login')?.checks.add(
+    new interactionPolicy.Check(
+      'gatehouse_session',
+      'the Gatehouse session is missing or belongs to another user',
+      async (ctx: KoaContextWithOIDC) => {
+        const user = await options.signedInUser(ctx.get('cookie') || undefined);
+        return user === undefined || user !== ctx.oidc.session?.accountId
+          ? interactionPolicy.Check.REQUEST_PROMPT
+          : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      },
+    ),
+  );
   const resources = new Set(options.resources);
   const scope = RESOURCE_SCOPES.join(' ');
   const configuration: Configuration = {
@@ -57,8 +130,56 @@ export async function createOauthProvider(options: OauthProviderOptions): Promis
     clientDefaults: {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_basic',
+      // Dynamically registered clients are public (SPEC §4); confidential clients are made
+      // by an admin and name their method.
+      token_endpoint_auth_method: 'none',
       id_token_signed_response_alg: 'ES256',
+    },
+    interactions: {
+      policy,
+      url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}`,
+    },
+    findAccount: async (_ctx, sub): Promise<Account | undefined> => {
+      const user = await options.findUser(sub);
+      if (!user) return undefined;
+      return { accountId: user.id, claims: () => ({ sub: user.id, email: user.email, name: user.name }) };
+    },
+    // Consent is remembered per user and client (oauth_consents), not per browser as the
+    // library's default (its session's grant for the client) would have it.
+    loadExistingGrant: async (ctx) => {
+      const accountId = ctx.oidc.session?.accountId;
+      const clientId = ctx.oidc.client?.clientId;
+      if (!accountId || !clientId) return undefined;
+      const submitted = ctx.oidc.result?.consent?.grantId;
+      const candidates = submitted ? [submitted] : await options.rememberedGrants(accountId, clientId);
+      // Each consent covers one resource: the newest grant for the resource asked for.
+      const resource = ctx.oidc.params?.resource;
+      for (const grantId of candidates) {
+        const grant = await ctx.oidc.provider.Grant.find(grantId);
+        if (!grant || grant.accountId !== accountId || grant.clientId !== clientId) continue;
+        if (typeof resource === 'string' && !grant.getResourceScope(resource)) continue;
+        return grant;
+      }
+      return undefined;
+    },
+    // The grant rides in user tokens so a revoked one ends them at once (access-tokens.ts).
+    extraTokenClaims: (_ctx, token) =>
+      token.kind === 'AccessToken' && token.grantId ? { [GRANT_CLAIM]: token.grantId } : undefined,
+    // Gatehouse's own look for the pages the library renders (its defaults load fonts from
+    // the internet, which an air-gapped install must never do).
+    renderError: async (ctx, out) =>
+      sendPage(ctx, renderOauthErrorPage(String(out.error), out.error_description)),
+    // A client that holds the refresh_token grant gets a refresh token; the library's default
+    // also wants the `offline_access` scope, which OAuth-only clients (MCP, the CLI) do not ask for.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    extraClientMetadata: {
+      // Registered by nothing but this validator: marks, and checks, dynamic registrations.
+      properties: ['gatehouse_registration'],
+      validator: (ctx, key, _value, metadata) => {
+        if (key !== 'gatehouse_registration' || ctx?.oidc?.route !== 'registration') return;
+        checkDynamicRegistration(errors, metadata);
+        metadata.gatehouse_registration = 'dynamic';
+      },
     },
     scopes: ['openid', 'offline_access', ...RESOURCE_SCOPES],
     pkce: { required: () => true },
@@ -79,6 +200,33 @@ export async function createOauthProvider(options: OauthProviderOptions): Promis
     rotateRefreshToken: true,
     features: {
       devInteractions: { enabled: false },
+      // RFC 7591, open (MCP clients register themselves); routes.ts limits it per address and
+      // checkRegistration holds the policy. No registration access token: clients cannot
+      // read or change their registration afterwards, an admin revokes them.
+      registration: { enabled: true, initialAccessToken: false, issueRegistrationAccessToken: false },
+      // RFC 8628 for devices without a browser (the CLI's --device): the user enters the code
+      // at /oauth/device, then signs in and consents through the same interaction pages.
+      deviceFlow: {
+        enabled: true,
+        charset: 'base-20',
+        mask: '****-****',
+        userCodeInputSource: async (ctx, form, _out, error) =>
+          sendPage(
+            ctx,
+            renderDeviceCodePage({
+              form,
+              error:
+                error === undefined
+                  ? undefined
+                  : error.name === 'AbortedError'
+                    ? 'The sign-in was cancelled. Enter the code again to start over.'
+                    : 'That code is not valid, or it expired. Check the code on your device.',
+            }),
+          ),
+        userCodeConfirmSource: async (ctx, form, _client, _deviceInfo, userCode) =>
+          sendPage(ctx, renderDeviceConfirmPage({ form, clientName: clientNameOf(ctx), userCode })),
+        successSource: async (ctx) => sendPage(ctx, renderDeviceDonePage(clientNameOf(ctx))),
+      },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
@@ -105,6 +253,12 @@ export async function createOauthProvider(options: OauthProviderOptions): Promis
     ttl: {
       AccessToken: options.accessTokenTtlSeconds,
       ClientCredentials: options.accessTokenTtlSeconds,
+      // Consent lasts 30 days; refresh tokens live 14 days from their last use (rotated on
+      // every use), none beyond the grant. Sign-in and consent must finish within 10 minutes.
+      Grant: 30 * DAY_SECONDS,
+      RefreshToken: 14 * DAY_SECONDS,
+      Session: DAY_SECONDS,
+      Interaction: 10 * 60,
     },
   };
   const provider = new ProviderClass(oauthIssuer(options.publicUrl), configuration);
@@ -113,5 +267,12 @@ export async function createOauthProvider(options: OauthProviderOptions): Promis
   // on every request from what Fastify concluded with GATEHOUSE_TRUST_PROXY, so only a
   // trusted proxy's word reaches it.
   provider.proxy = true;
+  // The one extension point for redirect URI matching is the model's method.
+  provider.Client.prototype.redirectUriAllowed = function redirectUriAllowed(
+    this: { redirectUris: string[] },
+    uri: string,
+  ) {
+    return loopbackRedirectAllowed(this.redirectUris, uri);
+  };
   return provider;
 }

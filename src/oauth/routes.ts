@@ -64,6 +64,7 @@ function registerResourceMetadata(app: FastifyInstance, publicUrl: string): void
 
 /** Where clients present secrets, codes and refresh tokens: the per-address failure limit applies. */
 const CLIENT_AUTH_PATHS = new Set(['/token', '/introspect', '/revoke']);
+const REGISTRATION_PATH = '/register';
 
 export interface OauthRouteOptions {
   /** The current provider: it is rebuilt when the signing keys change. */
@@ -71,15 +72,21 @@ export interface OauthRouteOptions {
   readonly publicUrl: string;
   /** Throws the 429 (a GatehouseError with Retry-After) while the address is over its budget. */
   readonly checkClientAddress: (address: string | undefined) => void;
+  /** The same for client registrations, counting this one. */
+  readonly admitRegistration: (address: string | undefined) => void;
 }
 
 /**
  * An address over its failure budget gets 429 with Retry-After before the library looks at
  * what it sent, in RFC 6749's error shape (this is /oauth, not /v1).
  */
-function refusedAddress(request: FastifyRequest, reply: FastifyReply, options: OauthRouteOptions): boolean {
+function refusedAddress(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  check: (address: string) => void,
+): boolean {
   try {
-    options.checkClientAddress(request.ip);
+    check(request.ip);
     return false;
   } catch (error) {
     if (!isGatehouseError(error) || error.status !== 429) throw error;
@@ -120,8 +127,12 @@ export async function oauthRoutes(app: FastifyInstance, options: OauthRouteOptio
       handler: (request: FastifyRequest, reply: FastifyReply) => {
         const url = request.raw.url ?? OAUTH_PATH;
         const path = url.slice(OAUTH_PATH.length) || '/';
-        if (request.method === 'POST' && CLIENT_AUTH_PATHS.has(path.split('?')[0]!)) {
-          if (refusedAddress(request, reply, options)) return;
+        const endpoint = path.split('?')[0]!;
+        if (request.method === 'POST' && CLIENT_AUTH_PATHS.has(endpoint)) {
+          if (refusedAddress(request, reply, options.checkClientAddress)) return;
+        }
+        if (request.method === 'POST' && endpoint === REGISTRATION_PATH) {
+          if (refusedAddress(request, reply, options.admitRegistration)) return;
         }
         forward(request, reply, path);
       },

@@ -3,15 +3,16 @@
 // when the keys change, rotation on demand and when the current key is due, and expired
 // artifacts purged on a timer (main.ts runs the timers).
 import type { JSONWebKeySet } from 'jose';
-import type { errors, KoaContextWithOIDC, default as Provider } from 'oidc-provider';
+import type { Client, errors, KoaContextWithOIDC, default as Provider } from 'oidc-provider';
 import type { AuditService } from '../audit/index.ts';
 import { createFailureLimiter, type FailureLimitConfig } from '../authn/index.ts';
 import { type Clock, DAY } from '../core/clock.ts';
 import type { Logger } from '../core/context.ts';
 import type { MasterKeyRing } from '../core/envelope.ts';
-import type { Ctx, Db, Notifications } from '../db/index.ts';
+import { type Ctx, type Db, type Notifications, withTx } from '../db/index.ts';
 import { type AccessTokenKindDeps, createAccessTokenKind } from './access-tokens.ts';
 import { createOauthAdapter, purgeExpiredOauthArtifacts } from './adapter.ts';
+import { createConsents } from './consents.ts';
 import { createOauthProvider, oauthIssuer } from './provider.ts';
 import { ConcurrentRotationError, createSigningKeys } from './signing-keys.ts';
 
@@ -48,7 +49,17 @@ export interface OauthServiceDeps {
   readonly userStatus: AccessTokenKindDeps['userStatus'];
   /** The per-address budget of failed authentications (GATEHOUSE_AUTH_FAILURES_PER_MINUTE). */
   readonly failureLimit: FailureLimitConfig;
+  /** An active Gatehouse user by id (tenancy), as the account tokens are issued for. */
+  readonly findActiveUser: (
+    ctx: Ctx,
+    userId: string,
+  ) => Promise<{ id: string; email: string; name: string } | undefined>;
+  /** The user whose live Gatehouse browser session the Cookie header carries (sessions). */
+  readonly signedInUser: (ctx: Ctx, cookieHeader: string | undefined) => Promise<string | undefined>;
 }
+
+/** Dynamic client registrations per address: a real client registers once per install. */
+const REGISTRATION_LIMIT = { maxFailures: 20, windowMs: 60 * 60 * 1000 } as const;
 
 /** Failures at the token, introspection and revocation endpoints that count against the address. */
 const COUNTED_ERRORS = new Set(['invalid_client', 'invalid_grant']);
@@ -56,9 +67,24 @@ const COUNTED_ERRORS = new Set(['invalid_client', 'invalid_grant']);
 export function createOauthService(deps: OauthServiceDeps) {
   const signingKeys = createSigningKeys({ keyRing: deps.keyRing, clock: deps.clock, audit: deps.audit });
   const Adapter = createOauthAdapter({ db: deps.db, clock: deps.clock });
+  const consents = createConsents({
+    audit: deps.audit,
+    onRevoked: (ctx, grantId) => accessTokens.grantRevoked(ctx, grantId),
+  });
+  /** The library calls back outside any request of ours: these get a context of their own. */
+  const callbackCtx = (): Ctx => ({
+    db: deps.db,
+    clock: deps.clock,
+    log: deps.log,
+    requestId: 'oauth-provider',
+  });
   let provider: Provider | undefined;
   const failures = createFailureLimiter(deps.failureLimit);
+  // Registration is open to anyone who can reach /oauth/register: every attempt counts.
+  const registrations = createFailureLimiter({ ...deps.failureLimit, ...REGISTRATION_LIMIT });
   let published: JSONWebKeySet = { keys: [] };
+  /** The current key of the installed set: tells a set rotated elsewhere. */
+  let installedKeyId: string | undefined;
   const accessTokens = createAccessTokenKind({
     issuer: oauthIssuer(deps.publicUrl),
     audiences: { api: apiResource(deps.publicUrl), mcp: mcpResource(deps.publicUrl) },
@@ -66,13 +92,17 @@ export function createOauthService(deps: OauthServiceDeps) {
     notifications: deps.notifications,
     cache: deps.credentialCache,
     userStatus: deps.userStatus,
+    grantStands: async (_ctx, grantId) => (await new Adapter('Grant').find(grantId)) !== undefined,
   });
   /** Reloads run one after another, each reading the keys when it starts. */
   let reloads: Promise<void> = Promise.resolve();
 
   /** The provider over the keys in the database, and the public key set it publishes. */
-  async function build(ctx: Ctx): Promise<{ provider: Provider; published: JSONWebKeySet }> {
+  async function build(
+    ctx: Ctx,
+  ): Promise<{ provider: Provider; published: JSONWebKeySet; currentKeyId: string | undefined }> {
     const keys = await signingKeys.load(ctx);
+    const current = await signingKeys.currentKey(ctx);
     const built = await createOauthProvider({
       publicUrl: deps.publicUrl,
       Adapter,
@@ -80,9 +110,12 @@ export function createOauthService(deps: OauthServiceDeps) {
       resources: [mcpResource(deps.publicUrl), apiResource(deps.publicUrl)],
       accessTokenTtlSeconds: ACCESS_TOKEN_TTL_SECONDS,
       cookieKeys: [deps.cookieKey],
+      findUser: (userId) => deps.findActiveUser(callbackCtx(), userId),
+      signedInUser: (cookieHeader) => deps.signedInUser(callbackCtx(), cookieHeader),
+      rememberedGrants: (userId, clientId) => consents.rememberedGrants(callbackCtx(), userId, clientId),
     });
     watch(built);
-    return { provider: built, published: { keys: keys.published } };
+    return { provider: built, published: { keys: keys.published }, currentKeyId: current?.id };
   }
 
   /**
@@ -97,14 +130,44 @@ export function createOauthService(deps: OauthServiceDeps) {
     built.on('grant.error', count);
     built.on('introspection.error', count);
     built.on('revocation.error', count);
+    // The library stores the client before it emits this: the event follows in its own
+    // transaction, and a failure to write it is logged, not hidden.
+    built.on('registration_create.success', (ctx: KoaContextWithOIDC, client: Client) => {
+      const auditCtx: Ctx = { ...callbackCtx(), requestId: 'oauth-registration', ip: ctx.ip };
+      withTx(auditCtx, (tx) =>
+        deps.audit.append(tx, {
+          orgId: null,
+          action: 'oauth_client.registered',
+          actor: { kind: 'anonymous', id: null },
+          target: { kind: 'oauth_client', id: client.clientId },
+          data: {
+            client_name: client.clientName ?? null,
+            redirect_uris: client.redirectUris,
+            application_type: client.applicationType,
+          },
+        }),
+      ).catch((error: Error) => {
+        deps.log.error(
+          { err: { message: error.message }, client: client.clientId },
+          'could not audit a client registration',
+        );
+      });
+    });
+    // The library revokes a grant when a spent refresh token or code is presented again.
+    built.on('grant.revoked', (_ctx: KoaContextWithOIDC, grantId: string) => {
+      accessTokens.grantRevoked(callbackCtx(), grantId).catch((error: Error) => {
+        deps.log.error({ err: { message: error.message } }, 'could not announce a revoked grant');
+      });
+    });
     built.on('server_error', (ctx, error) => {
       deps.log.error({ err: { message: error.message }, path: ctx.path }, 'authorization server failed');
     });
   }
 
-  function install(built: { provider: Provider; published: JSONWebKeySet }): void {
+  function install(built: Awaited<ReturnType<typeof build>>): void {
     provider = built.provider;
     published = built.published;
+    installedKeyId = built.currentKeyId;
   }
 
   /**
@@ -145,8 +208,9 @@ export function createOauthService(deps: OauthServiceDeps) {
   async function rotateSigningKeys(ctx: Ctx) {
     const rotated = await signingKeys.rotate(ctx);
     await deps.notifications.publish(ctx, SIGNING_KEYS_CHANNEL, rotated.current);
-    // This node serves the new set before answering, whenever its own notification arrives.
-    await reload('oauth-signing-keys-rotated');
+    // A serving node uses the new set before answering, whenever its own notification
+    // arrives; an operator command (no provider built) only announces it to the servers.
+    if (provider) await reload('oauth-signing-keys-rotated');
     return rotated;
   }
 
@@ -155,9 +219,13 @@ export function createOauthService(deps: OauthServiceDeps) {
    * every node). Two nodes due at once: one rotates, the other finds nothing left to do.
    */
   async function rotateSigningKeysIfDue(ctx: Ctx): Promise<boolean> {
+    const current = await signingKeys.currentKey(ctx);
+    // A rotation this node was not told about (`gatehouse keys rotate` beside a SQLite
+    // server, whose notifications stay in-process): picked up here, within the hour; the key
+    // it retired stays published for a day, so nothing it signed meanwhile breaks.
+    if (provider && current?.id !== installedKeyId) await reload('oauth-signing-keys-changed');
     if (deps.keyRotationDays === 0) return false;
-    const since = await signingKeys.currentSince(ctx);
-    if (since !== undefined && ctx.clock.now() - since < deps.keyRotationDays * DAY) return false;
+    if (current !== undefined && ctx.clock.now() - current.since < deps.keyRotationDays * DAY) return false;
     try {
       await rotateSigningKeys(ctx);
       return true;
@@ -172,7 +240,16 @@ export function createOauthService(deps: OauthServiceDeps) {
     provider: current,
     /** Throws the 429 (with Retry-After) while `address` is over its failure budget. */
     checkClientAddress: (address: string | undefined) => failures.check(address, deps.clock.now()),
+    /** Throws the 429 (with Retry-After) when `address` registered too many clients lately; else counts this one. */
+    admitRegistration: (address: string | undefined) => {
+      const now = deps.clock.now();
+      registrations.check(address, now);
+      registrations.recordFailure(address, now);
+    },
     accessTokens,
+    consents,
+    mcpResource: mcpResource(deps.publicUrl),
+    apiResource: apiResource(deps.publicUrl),
     rotateSigningKeys,
     rotateSigningKeysIfDue,
     purgeExpired: (ctx: Ctx) => purgeExpiredOauthArtifacts(ctx),

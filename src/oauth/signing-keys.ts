@@ -68,8 +68,8 @@ export interface SigningKeys {
   ensure(ctx: Ctx): Promise<void>;
   rotate(ctx: Ctx): Promise<{ current: string; next: string; retired: string }>;
   load(ctx: Ctx): Promise<KeySet>;
-  /** When the current key began signing (epoch ms), if there is one. */
-  currentSince(ctx: Ctx): Promise<number | undefined>;
+  /** The current key and when it began signing (epoch ms), if there is one. */
+  currentKey(ctx: Ctx): Promise<{ readonly id: string; readonly since: number } | undefined>;
 }
 
 type Row = OauthSigningKeysTable;
@@ -298,10 +298,10 @@ export function createSigningKeys(deps: SigningKeysDeps): SigningKeys {
     return { signing: privateKeys[0]!, privateKeys, published: rows.map(publicJwkOf) };
   }
 
-  async function currentSince(ctx: Ctx): Promise<number | undefined> {
+  async function currentKey(ctx: Ctx): Promise<{ id: string; since: number } | undefined> {
     const [current] = (await selectByState(ctx, ['current'])).sort(byActivation);
-    return current?.activated_at ?? undefined;
+    return current ? { id: current.id, since: current.activated_at ?? current.created_at } : undefined;
   }
 
-  return { ensure, rotate, load, currentSince };
+  return { ensure, rotate, load, currentKey };
 }

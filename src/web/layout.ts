@@ -34,5 +34,7 @@ button { margin-top: 1.2rem; width: 100%; padding: .6rem; font: inherit; font-we
   background: var(--accent); color: white; cursor: pointer; }
 .error { color: var(--danger); border: 1px solid currentColor; border-radius: 8px; padding: .5rem .75rem; }
 .muted { color: var(--muted); font-size: .9rem; }
+button.secondary { background: transparent; color: var(--accent); border: 1px solid currentColor; }
 code { font-size: .85rem; }
+code.user-code { font-size: 1.6rem; letter-spacing: .15em; }
 `;

@@ -69,3 +69,46 @@ export async function verifyAccessToken(t: TestApp, token: string): Promise<JWTV
     currentDate: new Date(),
   });
 }
+
+// The part of oidc-provider's models used to issue a token as its token endpoint would once a
+// user has signed in and consented: the grant the consent made, then a token under it.
+interface Models {
+  Client: { find(id: string): Promise<unknown> };
+  Grant: new (
+    properties: Record<string, unknown>,
+  ) => {
+    addResourceScope(resource: string, scope: string): void;
+    save(): Promise<string>;
+  };
+  ResourceServer: new (identifier: string, data: Record<string, unknown>) => unknown;
+  AccessToken: new (properties: Record<string, unknown>) => { save(): Promise<string> };
+}
+
+/** An access token for `userId` and `resource` (the MCP resource unless told), signed by the app. */
+export async function userAccessToken(
+  t: TestApp,
+  userId: string,
+  { scope, resource = MCP_RESOURCE }: { scope: string; resource?: string },
+): Promise<string> {
+  const clientId = `token-app-${userId}`;
+  await registerConfidentialClient(t, clientId, 'a-long-random-client-secret-0006');
+  const provider = t.services.oauth.provider() as unknown as Models;
+  const resourceServer = new provider.ResourceServer(resource, {
+    audience: resource,
+    scope,
+    accessTokenTTL: 3600,
+    accessTokenFormat: 'jwt',
+    jwt: { sign: { alg: 'ES256' } },
+  });
+  const grant = new provider.Grant({ accountId: userId, clientId });
+  grant.addResourceScope(resource, scope);
+  const grantId = await grant.save();
+  return new provider.AccessToken({
+    accountId: userId,
+    client: await provider.Client.find(clientId),
+    grantId,
+    gty: 'authorization_code',
+    scope,
+    resourceServer,
+  }).save();
+}

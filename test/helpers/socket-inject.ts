@@ -17,7 +17,8 @@ export interface Answer {
 
 const listening = new WeakMap<TestApp, Promise<string>>();
 
-function baseUrlOf(t: TestApp): Promise<string> {
+/** The test app's own loopback URL; it starts listening on first use. */
+export function baseUrlOf(t: TestApp): Promise<string> {
   let url = listening.get(t);
   if (!url) {
     url = t.app.listen({ host: '127.0.0.1', port: 0 });

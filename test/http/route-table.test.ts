@@ -28,10 +28,15 @@ const PUBLIC_PATHS: readonly (string | RegExp)[] = [
   '/.well-known/oauth-authorization-server/oauth',
   '/.well-known/openid-configuration',
   '/.well-known/openid-configuration/oauth',
+  // Sign-in and consent for it: the interaction cookie names the request, the browser
+  // session the user (a signed-out browser is sent to /login).
+  '/oauth/interaction/:uid',
   // RFC 9728: which authorization server protects Gatehouse's resources.
   '/.well-known/oauth-protected-resource',
   '/.well-known/oauth-protected-resource/mcp',
   '/.well-known/oauth-protected-resource/v1',
+  // The MCP server authenticates every request itself and checks each tool's own permission.
+  '/mcp',
   '/',
   /^\/assets\/[^:*]+$/,
   '/admin',

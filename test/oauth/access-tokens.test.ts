@@ -18,45 +18,19 @@ import {
   PUBLIC_URL,
   registerConfidentialClient,
   tokenRequest,
+  userAccessToken,
 } from '../helpers/oauth.ts';
 import { overSocket } from '../helpers/socket-inject.ts';
 
 const API_RESOURCE = `${PUBLIC_URL}/v1`;
 const CLIENT_SECRET = 'a-long-random-client-secret-0005';
 
-// The part of oidc-provider's models used to issue a token as its token endpoint would once a
-// user has signed in and consented (the sign-in and consent steps are not built yet).
-interface Models {
-  Client: { find(id: string): Promise<unknown> };
-  ResourceServer: new (identifier: string, data: Record<string, unknown>) => unknown;
-  AccessToken: new (properties: Record<string, unknown>) => { save(): Promise<string> };
-}
-
 /** An access token for `userId`, issued and signed by the app's own authorization server. */
-async function userToken(
+const userToken = (
   t: TestApp,
   userId: string,
   { scope = 'profile:own org:read projects:read', resource = API_RESOURCE } = {},
-): Promise<string> {
-  const clientId = `app-${userId}`;
-  await registerConfidentialClient(t, clientId, CLIENT_SECRET);
-  const provider = t.services.oauth.provider() as unknown as Models;
-  const resourceServer = new provider.ResourceServer(resource, {
-    audience: resource,
-    scope,
-    accessTokenTTL: 3600,
-    accessTokenFormat: 'jwt',
-    jwt: { sign: { alg: 'ES256' } },
-  });
-  return new provider.AccessToken({
-    accountId: userId,
-    client: await provider.Client.find(clientId),
-    grantId: `grant-${userId}`,
-    gty: 'authorization_code',
-    scope,
-    resourceServer,
-  }).save();
-}
+) => userAccessToken(t, userId, { scope, resource });
 
 const bearer = (t: TestApp, token: string, method: 'GET' | 'POST', url: string, payload?: unknown) =>
   t.app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, payload: payload as never });

@@ -91,3 +91,23 @@ if (backendKinds().includes('postgres')) {
     await verifyAccessToken(a, fromB);
   });
 }
+
+// `gatehouse keys rotate` beside a SQLite server is another process: its notification never
+// reaches the server, whose scheduled check then finds the set changed and reloads it.
+it('has a node that missed the rotation pick it up at its scheduled check [sqlite]', async (test) => {
+  const env = { GATEHOUSE_SECRET_KEY: generateMasterKey(), GATEHOUSE_OAUTH_KEY_ROTATION_DAYS: '30' };
+  const server = await createTestApp('sqlite', env);
+  test.after(() => server.close());
+  const operator = await createTestApp('sqlite', env, { sharedDatabase: server.testDatabase });
+  test.after(() => operator.close());
+  const rotated = await operator.services.oauth.rotateSigningKeys(operator.services.systemContext('test'));
+  assert.ok(!(await kids(server)).includes(rotated.next), 'not told: still the old set');
+  const rotatedHere = await server.services.oauth.rotateSigningKeysIfDue(
+    server.services.systemContext('test'),
+  );
+  assert.equal(rotatedHere, false, 'not due: the fresh key is not rotated again');
+  assert.ok((await kids(server)).includes(rotated.next), 'the scheduled check reloaded the new set');
+  await registerConfidentialClient(server, 'svc-missed', 'a-long-random-client-secret-0006');
+  const token = await clientCredentialsToken(server, 'svc-missed', 'a-long-random-client-secret-0006');
+  assert.equal(decodeProtectedHeader(token).kid, rotated.current);
+});

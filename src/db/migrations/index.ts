@@ -5,12 +5,14 @@ import * as spine from './0001-spine.ts';
 import * as apiKeys from './0002-api-keys.ts';
 import * as sso from './0003-sso.ts';
 import * as oauth from './0004-oauth.ts';
+import * as oauthConsents from './0005-oauth-consents.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-spine': spine,
   '0002-api-keys': apiKeys,
   '0003-sso': sso,
   '0004-oauth': oauth,
+  '0005-oauth-consents': oauthConsents,
 });
 
 export const migrationProvider: MigrationProvider = {

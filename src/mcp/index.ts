@@ -1,0 +1,3 @@
+export { mcpErrors } from './errors.ts';
+export { type McpRouteOptions, mcpRoutes } from './routes.ts';
+export type { McpGuard } from './tools.ts';

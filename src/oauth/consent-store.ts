@@ -1,0 +1,65 @@
+// SQL for consent records (migration 0005) and for what revoking one removes.
+import type { Ctx, OauthConsentsTable } from '../db/index.ts';
+
+export type ConsentRow = OauthConsentsTable;
+
+export async function insertConsent(ctx: Ctx, row: ConsentRow): Promise<void> {
+  await ctx.db.insertInto('oauth_consents').values(row).execute();
+}
+
+/** The user's grants for the client, newest first. */
+export async function grantIdsFor(ctx: Ctx, userId: string, clientId: string): Promise<string[]> {
+  const rows = await ctx.db
+    .selectFrom('oauth_consents')
+    .select('grant_id')
+    .where('user_id', '=', userId)
+    .where('client_id', '=', clientId)
+    .orderBy('created_at', 'desc')
+    .execute();
+  return rows.map((row) => row.grant_id);
+}
+
+/** The user's consents whose grant still exists (not expired, not revoked), newest first. */
+export function liveConsentsOf(ctx: Ctx, userId: string, now: number) {
+  return ctx.db
+    .selectFrom('oauth_consents as c')
+    .innerJoin('oauth_artifacts as g', (join) =>
+      join.onRef('g.id', '=', 'c.grant_id').on('g.model', '=', 'Grant'),
+    )
+    .leftJoin('oauth_artifacts as client', (join) =>
+      join.onRef('client.id', '=', 'c.client_id').on('client.model', '=', 'Client'),
+    )
+    .select([
+      'c.grant_id',
+      'c.client_id',
+      'c.resource',
+      'c.scope',
+      'c.created_at',
+      'client.payload_json as client_json',
+    ])
+    .where('c.user_id', '=', userId)
+    .where((eb) => eb.or([eb('g.expires_at', 'is', null), eb('g.expires_at', '>', now)]))
+    .orderBy('c.created_at', 'desc')
+    .execute();
+}
+
+/**
+ * Deletes the user's consents for the client with their grants and everything issued under
+ * them (codes, access and refresh tokens); returns the grant ids removed.
+ */
+export async function deleteConsentsOf(ctx: Ctx, userId: string, clientId: string): Promise<string[]> {
+  const grantIds = await grantIdsFor(ctx, userId, clientId);
+  if (grantIds.length === 0) return [];
+  await ctx.db
+    .deleteFrom('oauth_artifacts')
+    .where((eb) =>
+      eb.or([eb('grant_id', 'in', grantIds), eb.and([eb('model', '=', 'Grant'), eb('id', 'in', grantIds)])]),
+    )
+    .execute();
+  await ctx.db
+    .deleteFrom('oauth_consents')
+    .where('user_id', '=', userId)
+    .where('client_id', '=', clientId)
+    .execute();
+  return grantIds;
+}
