@@ -63,3 +63,42 @@ export async function deleteConsentsOf(ctx: Ctx, userId: string, clientId: strin
     .execute();
   return grantIds;
 }
+
+/** The clients members of the org authorized whose grants still stand, with how many members and when last. */
+export function clientsAuthorizedInOrg(ctx: Ctx, orgId: string, now: number) {
+  return ctx.db
+    .selectFrom('oauth_consents as c')
+    .innerJoin('memberships as m', (join) =>
+      join.onRef('m.user_id', '=', 'c.user_id').on('m.org_id', '=', orgId),
+    )
+    .innerJoin('oauth_artifacts as g', (join) =>
+      join.onRef('g.id', '=', 'c.grant_id').on('g.model', '=', 'Grant'),
+    )
+    .leftJoin('oauth_artifacts as client', (join) =>
+      join.onRef('client.id', '=', 'c.client_id').on('client.model', '=', 'Client'),
+    )
+    .select((eb) => [
+      'c.client_id',
+      'client.payload_json as client_json',
+      eb.fn.count<number>('c.user_id').distinct().as('users'),
+      eb.fn.max('c.created_at').as('last_authorized_at'),
+    ])
+    .where((eb) => eb.or([eb('g.expires_at', 'is', null), eb('g.expires_at', '>', now)]))
+    .groupBy(['c.client_id', 'client.payload_json'])
+    .orderBy('c.client_id')
+    .execute();
+}
+
+/** The members of the org who authorized the client. */
+export async function membersWhoAuthorized(ctx: Ctx, orgId: string, clientId: string): Promise<string[]> {
+  const rows = await ctx.db
+    .selectFrom('oauth_consents as c')
+    .innerJoin('memberships as m', (join) =>
+      join.onRef('m.user_id', '=', 'c.user_id').on('m.org_id', '=', orgId),
+    )
+    .select('c.user_id')
+    .distinct()
+    .where('c.client_id', '=', clientId)
+    .execute();
+  return rows.map((row) => row.user_id);
+}

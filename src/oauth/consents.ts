@@ -5,7 +5,14 @@
 import type { AuditService } from '../audit/index.ts';
 import { GatehouseError } from '../core/errors.ts';
 import { type Ctx, withTx } from '../db/index.ts';
-import { deleteConsentsOf, grantIdsFor, insertConsent, liveConsentsOf } from './consent-store.ts';
+import {
+  clientsAuthorizedInOrg,
+  deleteConsentsOf,
+  grantIdsFor,
+  insertConsent,
+  liveConsentsOf,
+  membersWhoAuthorized,
+} from './consent-store.ts';
 import { oauthErrors } from './errors.ts';
 
 export interface ConsentView {
@@ -13,6 +20,16 @@ export interface ConsentView {
   readonly resource: string;
   readonly scopes: readonly string[];
   readonly granted_at: string;
+}
+
+/** A client as an org admin sees it: which members authorized it, and what it registered. */
+export interface AuthorizedClientView {
+  readonly client: { readonly id: string; readonly name: string | null };
+  /** How it was registered: `dynamic` (RFC 7591), `metadata_document` (its client_id URL), or `admin`. */
+  readonly registration: string;
+  readonly redirect_uris: readonly string[];
+  readonly members: number;
+  readonly last_authorized_at: string;
 }
 
 export interface NewConsent {
@@ -23,9 +40,18 @@ export interface NewConsent {
   readonly scopes: readonly string[];
 }
 
+interface StoredClient {
+  readonly client_name?: unknown;
+  readonly redirect_uris?: unknown;
+  readonly gatehouse_registration?: unknown;
+}
+
+function storedClient(payloadJson: string | null): StoredClient {
+  return payloadJson === null ? {} : (JSON.parse(payloadJson) as StoredClient);
+}
+
 function clientNameOf(payloadJson: string | null): string | null {
-  if (payloadJson === null) return null;
-  const name = (JSON.parse(payloadJson) as { client_name?: unknown }).client_name;
+  const name = storedClient(payloadJson).client_name;
   return typeof name === 'string' ? name : null;
 }
 
@@ -84,10 +110,51 @@ export function createConsents(deps: ConsentsDeps) {
     });
   }
 
+  async function listInOrg(ctx: Ctx, orgId: string): Promise<AuthorizedClientView[]> {
+    const rows = await clientsAuthorizedInOrg(ctx, orgId, ctx.clock.now());
+    return rows.map((row) => {
+      const stored = storedClient(row.client_json);
+      return {
+        client: { id: row.client_id, name: clientNameOf(row.client_json) },
+        registration:
+          typeof stored.gatehouse_registration === 'string' ? stored.gatehouse_registration : 'admin',
+        redirect_uris: Array.isArray(stored.redirect_uris) ? stored.redirect_uris.map(String) : [],
+        members: Number(row.users),
+        last_authorized_at: new Date(Number(row.last_authorized_at)).toISOString(),
+      };
+    });
+  }
+
+  /**
+   * An org admin's revocation: every member's consent to the client, with their tokens.
+   * Tokens act for a user, not an org, so a member's consent ends for all their orgs.
+   */
+  async function revokeInOrg(ctx: Ctx, orgId: string, clientId: string): Promise<number> {
+    return withTx(ctx, async (tx) => {
+      const members = await membersWhoAuthorized(tx, orgId, clientId);
+      let grants = 0;
+      for (const userId of members) {
+        const removed = await deleteConsentsOf(tx, userId, clientId);
+        for (const grantId of removed) await deps.onRevoked(tx, grantId);
+        grants += removed.length;
+      }
+      if (grants === 0) throw new GatehouseError(oauthErrors.consentNotFound, { field: 'client_id' });
+      await audit.append(tx, {
+        orgId,
+        action: 'oauth_client.revoked',
+        target: { kind: 'oauth_client', id: clientId },
+        data: { members: members.length, grants },
+      });
+      return members.length;
+    });
+  }
+
   return {
     record,
     list,
     revoke,
+    listInOrg,
+    revokeInOrg,
     rememberedGrants: (ctx: Ctx, userId: string, clientId: string) => grantIdsFor(ctx, userId, clientId),
   };
 }

@@ -374,6 +374,86 @@ describeEachBackend('OAuth authorization code flow', (app) => {
     assert.equal(devGrants.json().data.length, 1);
   });
 
+  it('shows an org admin the clients members authorized, and revokes one for all of them', async () => {
+    const t = app();
+    const { admin } = await setUpOrgWithAdmin(t, 'ac-apps');
+    await addMember(t, admin, 'ac-apps', 'user', 'dev@ac-apps.example');
+    const dev = await signIn(t, 'dev@ac-apps.example');
+    const { admin: stranger } = await setUpOrgWithAdmin(t, 'ac-other');
+    const clientId = await registerMcpClient(t);
+    const request = {
+      clientId,
+      redirectUri: 'http://127.0.0.1:33418/callback',
+      resource: MCP_RESOURCE,
+      scope: 'projects:read',
+    };
+    await authorize(t, admin, request, 'approve');
+    const { verifier, challenge } = pkce();
+    const devCode = (await authorize(t, dev, request, 'approve', challenge)).callback.searchParams.get(
+      'code',
+    )!;
+    const devTokens = (
+      await exchange(t, clientId, {
+        grant_type: 'authorization_code',
+        code: devCode,
+        redirect_uri: request.redirectUri,
+        code_verifier: verifier,
+        resource: MCP_RESOURCE,
+      })
+    ).json();
+    const asAdmin = (who: Browser, method: 'GET' | 'DELETE', url: string) =>
+      t.app.inject({ method, url, cookies: who.cookies, headers: { 'x-csrf-token': who.csrfToken } });
+
+    const listed = await asAdmin(admin, 'GET', '/v1/orgs/ac-apps/oauth-clients');
+    assert.equal(listed.statusCode, 200, listed.body);
+    assert.deepEqual(
+      listed
+        .json()
+        .data.map((c: { client: { id: string }; members: number; registration: string }) => [
+          c.client.id,
+          c.members,
+          c.registration,
+        ]),
+      [[clientId, 2, 'dynamic']],
+    );
+    // A member may not see or revoke it; an admin of another org sees none of it.
+    assert.equal((await asAdmin(dev, 'GET', '/v1/orgs/ac-apps/oauth-clients')).statusCode, 403);
+    const path = `/v1/orgs/ac-apps/oauth-clients/${encodeURIComponent(clientId)}`;
+    assert.equal((await asAdmin(dev, 'DELETE', path)).statusCode, 403);
+    assert.equal((await asAdmin(stranger, 'DELETE', path)).statusCode, 404);
+    assert.deepEqual((await asAdmin(stranger, 'GET', '/v1/orgs/ac-other/oauth-clients')).json().data, []);
+    const elsewhere = await asAdmin(
+      stranger,
+      'DELETE',
+      `/v1/orgs/ac-other/oauth-clients/${encodeURIComponent(clientId)}`,
+    );
+    assert.equal(elsewhere.statusCode, 404, 'no member of that org authorized it');
+    assert.equal(elsewhere.json().error.code, 'oauth_consent_not_found');
+
+    const revoked = await asAdmin(admin, 'DELETE', path);
+    assert.equal(revoked.statusCode, 200, revoked.body);
+    assert.equal(revoked.json().revoked_members, 2);
+    const refresh = await exchange(t, clientId, {
+      grant_type: 'refresh_token',
+      refresh_token: devTokens.refresh_token,
+    });
+    assert.equal(refresh.statusCode, 400, "the member's refresh token is refused");
+    assert.deepEqual((await asAdmin(admin, 'GET', '/v1/orgs/ac-apps/oauth-clients')).json().data, []);
+    assert.deepEqual(
+      (await t.app.inject({ method: 'GET', url: '/v1/me/grants', cookies: dev.cookies })).json().data,
+      [],
+    );
+    const audit = (await asAdmin(admin, 'GET', '/v1/orgs/ac-apps/audit')).json().data as {
+      action: string;
+      actor: { id: string };
+      target: { id: string };
+    }[];
+    const event = audit.find((e) => e.action === 'oauth_client.revoked');
+    assert.ok(event, JSON.stringify(audit.map((e) => e.action)));
+    assert.equal(event.actor.id, admin.userId);
+    assert.equal(event.target.id, clientId);
+  });
+
   it('refuses registrations outside the policy: confidential, client credentials, plain http, no redirect', async () => {
     const t = app();
     const base = { client_name: 'x', grant_types: ['authorization_code'], response_types: ['code'] };
