@@ -7,7 +7,13 @@
 // user may do in an org is still their live membership, looked up per request as for any
 // credential. Verified tokens are cached by the SHA-256 of the token until they expire, and
 // dropped on every node when their user is suspended, deprovisioned or changes role.
-import { createLocalJWKSet, type JSONWebKeySet, errors as joseErrors, jwtVerify } from 'jose';
+import {
+  createLocalJWKSet,
+  type JSONWebKeySet,
+  type JWTPayload,
+  errors as joseErrors,
+  jwtVerify,
+} from 'jose';
 import type { CredentialKind, ResolvedCredential, ResourceSurface } from '../authn/index.ts';
 import type { Principal } from '../core/context.ts';
 import { type ErrorDefinition, GatehouseError } from '../core/errors.ts';
@@ -74,6 +80,21 @@ export function createAccessTokenKind(deps: AccessTokenKindDeps) {
     return token.resolved;
   }
 
+  /** The claims of a token signed by this server's published keys, for any of its resources. */
+  async function verifiedClaims(token: string, now: number): Promise<JWTPayload> {
+    const { payload } = await jwtVerify(token, keys(), {
+      issuer: deps.issuer,
+      // Any resource of this server here; whether it is the surface's, the caller decides.
+      audience: knownAudiences,
+      typ: 'at+jwt',
+      algorithms: ['ES256'],
+      currentDate: new Date(now),
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      requiredClaims: ['exp', 'sub', 'jti'],
+    });
+    return payload;
+  }
+
   async function verify(
     ctx: Ctx,
     token: string,
@@ -82,18 +103,9 @@ export function createAccessTokenKind(deps: AccessTokenKindDeps) {
     surface: ResourceSurface,
   ): Promise<ResolvedCredential> {
     const ticket = verified.ticket();
-    let claims: Awaited<ReturnType<typeof jwtVerify>>['payload'];
+    let claims: JWTPayload;
     try {
-      ({ payload: claims } = await jwtVerify(token, keys(), {
-        issuer: deps.issuer,
-        // Any resource of this server here; whether it is this surface's, forSurface decides.
-        audience: knownAudiences,
-        typ: 'at+jwt',
-        algorithms: ['ES256'],
-        currentDate: new Date(now),
-        clockTolerance: CLOCK_TOLERANCE_SECONDS,
-        requiredClaims: ['exp', 'sub', 'jti'],
-      }));
+      claims = await verifiedClaims(token, now);
     } catch (error) {
       ctx.log.info({ reason: (error as Error).message }, 'access token refused');
       throw refusalFor(error);
@@ -143,9 +155,29 @@ export function createAccessTokenKind(deps: AccessTokenKindDeps) {
     onRoleChanged: async () => {},
   };
 
+  /**
+   * RFC 7662's view of a token this server issued (oidc-provider introspects only the tokens it
+   * stores, not JWTs): its claims while it is active — signed, unexpired, and for a user's
+   * token the user active and the grant standing — else undefined.
+   */
+  async function introspect(ctx: Ctx, token: string): Promise<JWTPayload | undefined> {
+    let claims: JWTPayload;
+    try {
+      claims = await verifiedClaims(token, ctx.clock.now());
+    } catch {
+      return undefined;
+    }
+    const subject = claims.sub as string;
+    if (!subject.startsWith('usr_')) return claims;
+    if ((await deps.userStatus(ctx, subject)) !== 'active') return undefined;
+    const grantId = claims[GRANT_CLAIM];
+    return typeof grantId === 'string' && (await deps.grantStands(ctx, grantId)) ? claims : undefined;
+  }
+
   return {
     credentialKind,
     userLifecycle,
+    introspect,
     /** Drops verified tokens of a revoked grant on every node (once ctx commits). */
     grantRevoked: (ctx: Ctx, grantId: string) => verified.invalidate(ctx, grantId),
   };

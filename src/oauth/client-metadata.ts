@@ -176,7 +176,7 @@ export function createDocumentFetcher(options: DocumentFetcherOptions): Document
   const guarded = !options.allowInsecure;
   return async (url) => {
     if (guarded) refuseUnsafeTarget(url);
-    const signal = new AbortController().signal;
+    const signal = AbortSignal.timeout(timeoutMs);
     try {
       const response = await sendGet(url, signal, guarded);
       try {

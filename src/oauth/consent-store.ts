@@ -102,3 +102,15 @@ export async function membersWhoAuthorized(ctx: Ctx, orgId: string, clientId: st
     .execute();
   return rows.map((row) => row.user_id);
 }
+
+/** Deletes one grant, everything issued under it and its consent record; false when it was gone already. */
+export async function deleteGrant(ctx: Ctx, grantId: string): Promise<boolean> {
+  const removed = await ctx.db
+    .deleteFrom('oauth_artifacts')
+    .where((eb) =>
+      eb.or([eb('grant_id', '=', grantId), eb.and([eb('model', '=', 'Grant'), eb('id', '=', grantId)])]),
+    )
+    .executeTakeFirst();
+  await ctx.db.deleteFrom('oauth_consents').where('grant_id', '=', grantId).execute();
+  return Number(removed.numDeletedRows) > 0;
+}

@@ -8,6 +8,7 @@ import { type Ctx, withTx } from '../db/index.ts';
 import {
   clientsAuthorizedInOrg,
   deleteConsentsOf,
+  deleteGrant,
   grantIdsFor,
   insertConsent,
   liveConsentsOf,
@@ -149,10 +150,29 @@ export function createConsents(deps: ConsentsDeps) {
     });
   }
 
+  /**
+   * A client revoking one of its user's access tokens at /oauth/revoke (RFC 7009): JWTs are not
+   * stored, so the grant it was issued under goes, with its refresh token (§2.1 allows it).
+   */
+  async function revokeGrant(ctx: Ctx, grantId: string, clientId: string): Promise<void> {
+    await withTx(ctx, async (tx) => {
+      if (!(await deleteGrant(tx, grantId))) return;
+      await deps.onRevoked(tx, grantId);
+      await audit.append(tx, {
+        orgId: null,
+        action: 'oauth_grant.revoked',
+        actor: { kind: 'anonymous', id: null },
+        target: { kind: 'oauth_client', id: clientId },
+        data: { reason: 'access token revoked by the client' },
+      });
+    });
+  }
+
   return {
     record,
     list,
     revoke,
+    revokeGrant,
     listInOrg,
     revokeInOrg,
     rememberedGrants: (ctx: Ctx, userId: string, clientId: string) => grantIdsFor(ctx, userId, clientId),

@@ -44,6 +44,47 @@ export interface OauthProviderOptions {
   readonly signedInUser: (cookieHeader: string | undefined) => Promise<string | undefined>;
   /** Grants the user approved for the client on the consent page, newest first. */
   readonly rememberedGrants: (userId: string, clientId: string) => Promise<readonly string[]>;
+  /** The claims of an access token (a JWT) this server issued while it is active (access-tokens.ts). */
+  readonly introspectAccessToken: (token: string) => Promise<Readonly<Record<string, unknown>> | undefined>;
+  /** Revokes a user's grant, for the client that asked (consents.ts). */
+  readonly revokeGrant: (grantId: string, clientId: string) => Promise<void>;
+}
+
+type OauthRoute = NonNullable<KoaContextWithOIDC['oidc']>['route'];
+
+/**
+ * RFC 7662 and RFC 7009 for JWT access tokens, which the library refuses as structured tokens
+ * once it has authenticated the client: the answer is taken over then. A client learns about,
+ * and revokes, only tokens issued to itself.
+ */
+function structuredTokenEndpoints(options: OauthProviderOptions) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>) => {
+    await next();
+    const route: OauthRoute | undefined = ctx.oidc?.route;
+    if (route !== 'introspection' && route !== 'revocation') return;
+    if (
+      ctx.status !== 400 ||
+      (ctx.body as { error?: unknown } | undefined)?.error !== 'unsupported_token_type'
+    )
+      return;
+    const token = ctx.oidc.params?.token;
+    const client = ctx.oidc.client;
+    if (typeof token !== 'string' || !client) return;
+    const claims = await options.introspectAccessToken(token);
+    const own = claims !== undefined && claims.client_id === client.clientId ? claims : undefined;
+    if (route === 'introspection') {
+      ctx.status = 200;
+      ctx.body = own ? { active: true, token_type: 'Bearer', ...own } : { active: false };
+      return;
+    }
+    const grantId = own?.[GRANT_CLAIM];
+    // A client-credentials token has no grant to revoke: the library's answer stands.
+    if (own !== undefined && typeof grantId !== 'string') return;
+    if (typeof grantId === 'string') await options.revokeGrant(grantId, client.clientId);
+    // Unknown, inactive or another client's token: 200 all the same (RFC 7009 §2.2).
+    ctx.status = 200;
+    ctx.body = '';
+  };
 }
 
 /** The pages the library renders itself, with the headers Gatehouse's own pages carry. */
@@ -267,6 +308,7 @@ export async function createOauthProvider(options: OauthProviderOptions): Promis
   // on every request from what Fastify concluded with GATEHOUSE_TRUST_PROXY, so only a
   // trusted proxy's word reaches it.
   provider.proxy = true;
+  provider.use(structuredTokenEndpoints(options));
   // The one extension point for redirect URI matching is the model's method.
   provider.Client.prototype.redirectUriAllowed = function redirectUriAllowed(
     this: { redirectUris: string[] },

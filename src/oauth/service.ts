@@ -113,6 +113,8 @@ export function createOauthService(deps: OauthServiceDeps) {
       findUser: (userId) => deps.findActiveUser(callbackCtx(), userId),
       signedInUser: (cookieHeader) => deps.signedInUser(callbackCtx(), cookieHeader),
       rememberedGrants: (userId, clientId) => consents.rememberedGrants(callbackCtx(), userId, clientId),
+      introspectAccessToken: (token) => accessTokens.introspect(callbackCtx(), token),
+      revokeGrant: (grantId, clientId) => consents.revokeGrant(callbackCtx(), grantId, clientId),
     });
     watch(built);
     return { provider: built, published: { keys: keys.published }, currentKeyId: current?.id };

@@ -454,6 +454,86 @@ describeEachBackend('OAuth authorization code flow', (app) => {
     assert.equal(event.target.id, clientId);
   });
 
+  it('introspects and revokes its own JWT access tokens at /oauth/introspect and /oauth/revoke', async () => {
+    const t = app();
+    const { admin } = await setUpOrgWithAdmin(t, 'ac-intro');
+    const clientId = await registerMcpClient(t);
+    const otherClient = await registerMcpClient(t);
+    const request = {
+      clientId,
+      redirectUri: 'http://127.0.0.1:33418/callback',
+      resource: API_RESOURCE,
+      scope: 'profile:own',
+    };
+    const { verifier, challenge } = pkce();
+    const { callback } = await authorize(t, admin, request, 'approve', challenge);
+    const tokens = (
+      await exchange(t, clientId, {
+        grant_type: 'authorization_code',
+        code: callback.searchParams.get('code')!,
+        redirect_uri: request.redirectUri,
+        code_verifier: verifier,
+        resource: API_RESOURCE,
+      })
+    ).json();
+    const post = (url: string, fields: Record<string, string>) =>
+      oauthCall(t, {
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams(fields).toString(),
+      });
+    const introspect = async (asClient: string) => {
+      const res = await post('/oauth/introspect', { client_id: asClient, token: tokens.access_token });
+      assert.equal(res.statusCode, 200, res.body);
+      return res.json();
+    };
+    const own = await introspect(clientId);
+    assert.equal(own.active, true);
+    assert.equal(own.sub, admin.userId);
+    assert.equal(own.aud, API_RESOURCE);
+    assert.equal(own.scope, 'profile:own');
+    assert.equal(own.client_id, clientId);
+    assert.deepEqual(await introspect(otherClient), { active: false }, "another client's token says nothing");
+    assert.deepEqual(
+      (
+        await post('/oauth/introspect', {
+          client_id: clientId,
+          token: `${tokens.access_token.slice(0, -4)}AAAA`,
+        })
+      ).json(),
+      { active: false },
+    );
+
+    // Another client cannot revoke it; its own client can, which ends the grant.
+    assert.equal(
+      (await post('/oauth/revoke', { client_id: otherClient, token: tokens.access_token })).statusCode,
+      200,
+    );
+    const me = () =>
+      t.app.inject({
+        method: 'GET',
+        url: '/v1/me',
+        headers: { authorization: `Bearer ${tokens.access_token}` },
+      });
+    assert.equal((await me()).statusCode, 200, 'untouched by another client');
+    const revoked = await post('/oauth/revoke', { client_id: clientId, token: tokens.access_token });
+    assert.equal(revoked.statusCode, 200, revoked.body);
+    assert.equal((await introspect(clientId)).active, false);
+    const after = await me();
+    assert.equal(after.statusCode, 401);
+    assert.equal(after.json().error.code, 'access_token_revoked');
+    const refresh = await exchange(t, clientId, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token,
+    });
+    assert.equal(
+      refresh.json().error,
+      'invalid_grant',
+      'the refresh token of the revoked grant goes with it',
+    );
+  });
+
   it('refuses registrations outside the policy: confidential, client credentials, plain http, no redirect', async () => {
     const t = app();
     const base = { client_name: 'x', grant_types: ['authorization_code'], response_types: ['code'] };
