@@ -232,6 +232,20 @@ describeEachBackend('MCP server security', (app) => {
     );
   });
 
+  it('refuses an access token whose grant was revoked, though it was verified and cached and has not expired', async () => {
+    const t = app();
+    const { admin } = await setUpOrgWithAdmin(t, 'mcp-rev');
+    const token = await userAccessToken(t, admin.userId, { scope: 'profile:own' });
+    const authorization = `Bearer ${token}`;
+    assert.equal((await rawMcp(t, { headers: { authorization }, body: INITIALIZE })).status, 200);
+    const { gid, client_id } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+    await t.services.oauth.consents.revokeGrant(t.services.systemContext('test'), gid, client_id);
+    assertRefusedToken(
+      await rawMcp(t, { headers: { authorization }, body: INITIALIZE }),
+      'access_token_revoked',
+    );
+  });
+
   it('answers 429 with Retry-After once an address has used up its failed authentications', async (test: TestContext) => {
     const t = await createTestApp(app().kind, { GATEHOUSE_AUTH_FAILURES_PER_MINUTE: '2' });
     test.after(() => t.close());
