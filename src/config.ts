@@ -42,6 +42,13 @@ export interface Config {
   readonly ssoClockSkewSeconds: number;
   /** 0: no scheduled rotation. */
   readonly oauthKeyRotationDays: number;
+  /** Client ID Metadata Documents (OAuth clients named by an https URL), docs/oauth.md. */
+  readonly oauthClientMetadata: {
+    readonly allowedHosts: readonly string[];
+    /** Documents used instead of fetching, by client_id. */
+    readonly pinned: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
+    readonly allowInsecure: boolean;
+  };
   /** Failed authentications allowed per client address and window before 429. */
   readonly authFailureLimit: {
     readonly enabled: boolean;
@@ -144,6 +151,27 @@ export const variables: readonly VariableSpec[] = [
     description:
       'Clock difference tolerated with an SSO identity provider when checking the times in its tokens (exp, iat, nbf); at most 300.',
     defaultText: '60',
+    secret: false,
+  },
+  {
+    name: 'GATEHOUSE_OAUTH_CLIENT_METADATA_HOSTS',
+    description:
+      'Hosts whose Client ID Metadata Documents may be fetched when an OAuth client names itself by an https URL, comma-separated; `*.example.com` for subdomains. Empty: none are fetched (pinned documents still work).',
+    defaultText: '',
+    secret: false,
+  },
+  {
+    name: 'GATEHOUSE_OAUTH_CLIENT_METADATA_PINNED',
+    description:
+      'A JSON file with an array of Client ID Metadata Documents used instead of fetching them (air-gapped installs, well-known clients); each names its URL in client_id.',
+    defaultText: '',
+    secret: false,
+  },
+  {
+    name: 'GATEHOUSE_OAUTH_CLIENT_METADATA_INSECURE',
+    description:
+      'Development only: `true` lets client metadata documents come over plain http and from loopback or private addresses. Start-up warns while it is on.',
+    defaultText: 'false',
     secret: false,
   },
   {
@@ -273,6 +301,49 @@ function parseTrustProxy(env: Env): Config['trustProxy'] {
   return { enabled: true, addresses };
 }
 
+const HOST_PATTERN = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+
+function parseClientMetadata(env: Env): Config['oauthClientMetadata'] {
+  const hostsRaw = (env.GATEHOUSE_OAUTH_CLIENT_METADATA_HOSTS ?? '').trim();
+  const allowedHosts = hostsRaw === '' ? [] : hostsRaw.split(',').map((host) => host.trim().toLowerCase());
+  for (const host of allowedHosts) {
+    if (!HOST_PATTERN.test(host))
+      throw new ConfigError(
+        'GATEHOUSE_OAUTH_CLIENT_METADATA_HOSTS',
+        `"${host}" is not a host name or *.domain`,
+      );
+  }
+  const insecureRaw = (env.GATEHOUSE_OAUTH_CLIENT_METADATA_INSECURE ?? '').trim();
+  if (!['', 'true', 'false'].includes(insecureRaw))
+    throw new ConfigError('GATEHOUSE_OAUTH_CLIENT_METADATA_INSECURE', 'must be true or false');
+  return { allowedHosts, pinned: readPinnedDocuments(env), allowInsecure: insecureRaw === 'true' };
+}
+
+function readPinnedDocuments(env: Env): Map<string, Readonly<Record<string, unknown>>> {
+  const name = 'GATEHOUSE_OAUTH_CLIENT_METADATA_PINNED';
+  const path = (env[name] ?? '').trim();
+  const pinned = new Map<string, Readonly<Record<string, unknown>>>();
+  if (path === '') return pinned;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(
+      name,
+      `cannot be read as JSON (${(error as NodeJS.ErrnoException).code ?? 'invalid JSON'})`,
+    );
+  }
+  const shapeError = 'must hold a JSON array of client metadata documents, each with its client_id URL';
+  if (!Array.isArray(parsed)) throw new ConfigError(name, shapeError);
+  for (const document of parsed) {
+    const clientId = (document as { client_id?: unknown } | null)?.client_id;
+    if (typeof document !== 'object' || document === null || typeof clientId !== 'string')
+      throw new ConfigError(name, shapeError);
+    pinned.set(clientId, Object.freeze({ ...(document as Record<string, unknown>) }));
+  }
+  return pinned;
+}
+
 const CACHE_MAX_ENTRIES = 100_000;
 
 function parseCredentialCache(env: Env): Config['credentialCache'] {
@@ -323,6 +394,7 @@ export function loadConfig(env: Env = process.env): Config {
     credentialCache: Object.freeze(parseCredentialCache(env)),
     ssoClockSkewSeconds: integer(env, 'GATEHOUSE_SSO_CLOCK_SKEW_SECONDS', 60, 0, 300),
     oauthKeyRotationDays: integer(env, 'GATEHOUSE_OAUTH_KEY_ROTATION_DAYS', 30, 0, 3650),
+    oauthClientMetadata: Object.freeze(parseClientMetadata(env)),
     authFailureLimit: Object.freeze(parseAuthFailureLimit(env)),
   });
 }
@@ -338,6 +410,11 @@ export function configWarnings(config: Config): string[] {
   const publicUrl = new URL(config.publicUrl);
   if (publicUrl.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(publicUrl.hostname)) {
     warnings.push('GATEHOUSE_PUBLIC_URL is plain http on a non-loopback host: cookies are not marked Secure');
+  }
+  if (config.oauthClientMetadata.allowInsecure) {
+    warnings.push(
+      'GATEHOUSE_OAUTH_CLIENT_METADATA_INSECURE is on: client metadata documents are fetched over plain http and from loopback and private addresses (development only)',
+    );
   }
   return warnings;
 }

@@ -78,6 +78,7 @@ export function createServices(deps: ServiceDeps) {
     // Read at call time: tenancy is made below, with this service's lifecycle listener.
     userStatus: async (ctx, userId) => (await tenancy.getUser(ctx, userId))?.status,
     failureLimit: config.authFailureLimit,
+    clientMetadata: config.oauthClientMetadata,
     findActiveUser: async (ctx, userId) => {
       const user = await tenancy.getUser(ctx, userId);
       return user?.status === 'active' ? user : undefined;

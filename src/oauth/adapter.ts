@@ -7,6 +7,7 @@
 // (RFC 9700 §4.14.2).
 import type { Clock } from '../core/clock.ts';
 import type { Ctx, Db } from '../db/index.ts';
+import type { ClientMetadataResolver } from './client-metadata.ts';
 
 /** What oidc-provider hands us and expects back: its model's fields, opaque to us. */
 export type OauthPayload = Record<string, unknown>;
@@ -29,6 +30,11 @@ export interface OauthAdapterDeps {
    */
   readonly db: Db;
   readonly clock: Clock;
+  /**
+   * Clients that name themselves by a URL (Client ID Metadata Documents): their registration
+   * is the document at that URL, never a row of ours.
+   */
+  readonly clientDocuments?: Pick<ClientMetadataResolver, 'isDocumentUrl' | 'resolve'>;
 }
 
 type Lookup = 'id' | 'uid' | 'user_code';
@@ -81,6 +87,7 @@ export function createOauthAdapter(deps: OauthAdapterDeps): new (name: string) =
     }
 
     find(id: string): Promise<OauthPayload | undefined> {
+      if (this.#model === 'Client' && deps.clientDocuments?.isDocumentUrl(id)) return deps.clientDocuments.resolve(id);
       return this.#findLive('id', id);
     }
 

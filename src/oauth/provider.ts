@@ -48,6 +48,8 @@ export interface OauthProviderOptions {
   readonly introspectAccessToken: (token: string) => Promise<Readonly<Record<string, unknown>> | undefined>;
   /** Revokes a user's grant, for the client that asked (consents.ts). */
   readonly revokeGrant: (grantId: string, clientId: string) => Promise<void>;
+  /** Whether clients may name themselves by a metadata document URL (some host allowed, or pinned). */
+  readonly clientMetadataDocuments: boolean;
 }
 
 type OauthRoute = NonNullable<KoaContextWithOIDC['oidc']>['route'];
@@ -176,6 +178,9 @@ export async function createOauthProvider(options: OauthProviderOptions): Promis
       token_endpoint_auth_method: 'none',
       id_token_signed_response_alg: 'ES256',
     },
+    // Advertised when a client may use its metadata document's URL as client_id (the adapter
+    // resolves those): MCP clients then skip registration.
+    discovery: options.clientMetadataDocuments ? { client_id_metadata_document_supported: true } : {},
     interactions: {
       policy,
       url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}`,

@@ -12,6 +12,7 @@ import type { MasterKeyRing } from '../core/envelope.ts';
 import { type Ctx, type Db, type Notifications, withTx } from '../db/index.ts';
 import { type AccessTokenKindDeps, createAccessTokenKind } from './access-tokens.ts';
 import { createOauthAdapter, purgeExpiredOauthArtifacts } from './adapter.ts';
+import { type ClientMetadataConfig, createClientMetadataResolver } from './client-metadata.ts';
 import { createConsents } from './consents.ts';
 import { createOauthProvider, oauthIssuer } from './provider.ts';
 import { ConcurrentRotationError, createSigningKeys } from './signing-keys.ts';
@@ -49,6 +50,8 @@ export interface OauthServiceDeps {
   readonly userStatus: AccessTokenKindDeps['userStatus'];
   /** The per-address budget of failed authentications (GATEHOUSE_AUTH_FAILURES_PER_MINUTE). */
   readonly failureLimit: FailureLimitConfig;
+  /** Client ID Metadata Documents: which hosts may serve them, and the pinned ones. */
+  readonly clientMetadata: ClientMetadataConfig;
   /** An active Gatehouse user by id (tenancy), as the account tokens are issued for. */
   readonly findActiveUser: (
     ctx: Ctx,
@@ -66,7 +69,12 @@ const COUNTED_ERRORS = new Set(['invalid_client', 'invalid_grant']);
 
 export function createOauthService(deps: OauthServiceDeps) {
   const signingKeys = createSigningKeys({ keyRing: deps.keyRing, clock: deps.clock, audit: deps.audit });
-  const Adapter = createOauthAdapter({ db: deps.db, clock: deps.clock });
+  const clientDocuments = createClientMetadataResolver({
+    config: deps.clientMetadata,
+    clock: deps.clock,
+    log: deps.log,
+  });
+  const Adapter = createOauthAdapter({ db: deps.db, clock: deps.clock, clientDocuments });
   const consents = createConsents({
     audit: deps.audit,
     onRevoked: (ctx, grantId) => accessTokens.grantRevoked(ctx, grantId),
@@ -115,6 +123,7 @@ export function createOauthService(deps: OauthServiceDeps) {
       rememberedGrants: (userId, clientId) => consents.rememberedGrants(callbackCtx(), userId, clientId),
       introspectAccessToken: (token) => accessTokens.introspect(callbackCtx(), token),
       revokeGrant: (grantId, clientId) => consents.revokeGrant(callbackCtx(), grantId, clientId),
+      clientMetadataDocuments: deps.clientMetadata.allowedHosts.length > 0 || deps.clientMetadata.pinned.size > 0,
     });
     watch(built);
     return { provider: built, published: { keys: keys.published }, currentKeyId: current?.id };

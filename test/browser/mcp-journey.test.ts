@@ -1,8 +1,10 @@
 // The whole journey of an MCP client (SPEC §4), with the official SDK's client and its OAuth
 // support against a live Gatehouse: the 401 challenge, protected-resource and
-// authorization-server metadata, dynamic registration, the authorization request a person
-// completes in a real Chromium (sign-in on /login, the consent page), the code exchanged for
-// a token bound to /mcp, tool calls, and a refresh when the server refuses the access token.
+// authorization-server metadata, dynamic registration — or, the second time, a Client ID
+// Metadata Document served on loopback (GATEHOUSE_OAUTH_CLIENT_METADATA_INSECURE, the
+// development setting) — the authorization request a person completes in a real Chromium
+// (sign-in on /login, the consent page), the code exchanged for a token bound to /mcp, tool
+// calls, and a refresh when the server refuses the access token.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -29,20 +31,54 @@ import { freePort, runGatehouse } from '../helpers/process.ts';
 const STEP_TIMEOUT_MS = 30_000;
 const EMAIL = 'ada@journey.example';
 
-/** The loopback redirect an MCP client listens on: it hands over the one code it receives. */
-async function startRedirectListener(): Promise<{ server: Server; url: string; code: Promise<URL> }> {
+interface ClientSide {
+  readonly server: Server;
+  /** The loopback redirect URI. */
+  readonly url: string;
+  /** Where the client's metadata document is served. */
+  readonly documentUrl: string;
+  readonly code: Promise<URL>;
+  documentFetches: number;
+}
+
+/**
+ * The MCP client's side on loopback: the redirect it listens on, which hands over the one code
+ * it receives, and its Client ID Metadata Document.
+ */
+async function startClientSide(name: string): Promise<ClientSide> {
   let deliver: (url: URL) => void = () => {};
   const code = new Promise<URL>((resolve) => {
     deliver = resolve;
   });
+  let port = 0;
+  const urls = () => ({
+    url: `http://127.0.0.1:${port}/callback`,
+    documentUrl: `http://127.0.0.1:${port}/client.json`,
+  });
+  const side = { documentFetches: 0 } as { documentFetches: number };
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname === '/client.json') {
+      side.documentFetches += 1;
+      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=600' });
+      response.end(
+        JSON.stringify({
+          client_id: urls().documentUrl,
+          client_name: name,
+          redirect_uris: [urls().url],
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+          token_endpoint_auth_method: 'none',
+        }),
+      );
+      return;
+    }
     response.writeHead(200, { 'content-type': 'text/plain' }).end('You can close this tab.');
     if (url.pathname === '/callback') deliver(url);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return { server, url: `http://127.0.0.1:${port}/callback`, code };
+  port = (server.address() as { port: number }).port;
+  return Object.assign(side, { server, code, ...urls() });
 }
 
 /**
@@ -57,6 +93,7 @@ class JourneyClientProvider implements OAuthClientProvider {
   refreshes = 0;
 
   constructor(
+    readonly name: string,
     readonly redirect: string,
     readonly onAuthorize: (url: URL) => Promise<void>,
   ) {}
@@ -66,7 +103,7 @@ class JourneyClientProvider implements OAuthClientProvider {
   }
   get clientMetadata(): OAuthClientMetadata {
     return {
-      client_name: 'Journey MCP Client',
+      client_name: this.name,
       redirect_uris: [this.redirect],
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
@@ -121,6 +158,9 @@ for (const kind of backendKinds()) {
           GATEHOUSE_SECRET_KEY: generateMasterKey(),
           GATEHOUSE_DATA_DIR: dataDir,
           GATEHOUSE_PUBLIC_URL: publicUrl,
+          // The client's metadata document is served on loopback over http in this test.
+          GATEHOUSE_OAUTH_CLIENT_METADATA_HOSTS: '127.0.0.1',
+          GATEHOUSE_OAUTH_CLIENT_METADATA_INSECURE: 'true',
         };
         const created = await runGatehouse(['admin', 'create', '--email', EMAIL, '--org', 'journey'], {
           env,
@@ -145,24 +185,32 @@ for (const kind of backendKinds()) {
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     });
 
-    it('discovers, registers, has the user sign in and consent, calls tools, and refreshes', {
-      timeout: STEP_TIMEOUT_MS * 2,
-    }, async () => {
-      const redirect = await startRedirectListener();
+    /**
+     * The journey from the first 401 to tool calls and a refresh. `useDocument`: the client names
+     * itself by its metadata document's URL instead of registering.
+     */
+    async function journey(name: string, useDocument: boolean) {
+      const side = await startClientSide(name);
       const consentSeen: string[] = [];
-      const provider = new JourneyClientProvider(redirect.url, async (url) => {
-        // The person: opens the authorization URL, signs in, reads and allows the consent.
+      const provider = new JourneyClientProvider(name, side.url, async (url) => {
+        // The person: opens the authorization URL, signs in if asked, reads and allows the consent.
         const page = await context!.newPage();
         await page.goto(url.href);
-        await page.getByLabel('Email').fill(EMAIL);
-        await page.getByLabel('Password').fill(TEST_PASSWORD);
-        await page.getByRole('button', { name: 'Sign in' }).click();
-        await page.getByRole('heading', { name: 'Authorize Journey MCP Client?' }).waitFor();
+        const heading = page.getByRole('heading', { name: `Authorize ${name}?` });
+        const email = page.getByLabel('Email');
+        await heading.or(email).waitFor();
+        if (await email.isVisible()) {
+          await email.fill(EMAIL);
+          await page.getByLabel('Password').fill(TEST_PASSWORD);
+          await page.getByRole('button', { name: 'Sign in' }).click();
+        }
+        await heading.waitFor();
         consentSeen.push(await page.locator('main').innerText());
         await page.getByRole('button', { name: 'Allow' }).click();
-        await page.waitForURL((landed) => landed.href.startsWith(redirect.url));
+        await page.waitForURL((landed) => landed.href.startsWith(side.url));
         await page.close();
       });
+      if (useDocument) provider.registration = { client_id: side.documentUrl };
       try {
         const mcpUrl = new URL('/mcp', publicUrl);
         const first = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider });
@@ -170,21 +218,28 @@ for (const kind of backendKinds()) {
           new Client({ name: 'journey', version: '1.0.0' }).connect(first),
           UnauthorizedError,
         );
-        assert.ok(provider.registration?.client_id, 'registered dynamically');
-        assert.equal((provider.registration as { client_secret?: string }).client_secret, undefined);
+        const clientId = provider.registration?.client_id;
+        if (useDocument)
+          assert.equal(clientId, side.documentUrl, 'no registration: the URL is the client id');
+        else {
+          assert.ok(clientId, 'registered dynamically');
+          assert.equal((provider.registration as { client_secret?: string }).client_secret, undefined);
+        }
         const authorization = provider.authorizationUrl!;
         assert.equal(authorization.origin + authorization.pathname, `${publicUrl}/oauth/authorize`);
+        assert.equal(authorization.searchParams.get('client_id'), clientId);
         assert.equal(authorization.searchParams.get('resource'), `${publicUrl}/mcp`);
         assert.equal(authorization.searchParams.get('code_challenge_method'), 'S256');
         assert.match(consentSeen[0]!, /127\.0\.0\.1/, 'the consent page names the redirect host');
         assert.match(consentSeen[0]!, /program on your own computer/, 'and warns that it is this machine');
 
-        const callback = await redirect.code;
+        const callback = await side.code;
         assert.equal(callback.searchParams.get('iss'), `${publicUrl}/oauth`);
         await first.finishAuth(callback.searchParams.get('code')!);
         const issued = provider.stored!;
         assert.ok(issued.refresh_token, 'a refresh token for a client holding the grant');
         assert.equal(claimsOf(issued.access_token).aud, `${publicUrl}/mcp`);
+        assert.equal(claimsOf(issued.access_token).client_id, clientId);
 
         const client = new Client({ name: 'journey', version: '1.0.0' });
         await client.connect(new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider }));
@@ -208,9 +263,27 @@ for (const kind of backendKinds()) {
         const projects = await again.callTool({ name: 'list_projects', arguments: { org: 'journey' } });
         assert.equal(projects.isError, undefined, JSON.stringify(projects));
         await again.close();
+        return side;
       } finally {
-        redirect.server.close();
+        side.server.close();
       }
+    }
+
+    it('discovers, registers, has the user sign in and consent, calls tools, and refreshes', {
+      timeout: STEP_TIMEOUT_MS * 2,
+    }, async () => {
+      const side = await journey('Journey MCP Client', false);
+      assert.equal(side.documentFetches, 0);
+    });
+
+    it('does the same for a client named by its Client ID Metadata Document, fetched once', {
+      timeout: STEP_TIMEOUT_MS * 2,
+    }, async () => {
+      const discovery = await fetch(`${publicUrl}/.well-known/oauth-authorization-server`);
+      const metadata = (await discovery.json()) as { client_id_metadata_document_supported?: boolean };
+      assert.equal(metadata.client_id_metadata_document_supported, true);
+      const side = await journey('Journey Document Client', true);
+      assert.equal(side.documentFetches, 1, 'fetched once, then cached by its max-age');
     });
   });
 }

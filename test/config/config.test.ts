@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/config.ts';
+import { ConfigError, configWarnings, loadConfig } from '../../src/config.ts';
 import { generateMasterKey } from '../../src/core/secrets.ts';
 import { linesOf, runGatehouse } from '../helpers/process.ts';
 
@@ -88,6 +88,21 @@ const invalidSettings: { name: string; env: Record<string, string>; variable: st
     env: { GATEHOUSE_TRUST_PROXY: 'proxy.internal' },
     variable: 'GATEHOUSE_TRUST_PROXY',
   },
+  {
+    name: 'a client metadata host that is a URL',
+    env: { GATEHOUSE_OAUTH_CLIENT_METADATA_HOSTS: 'claude.ai, https://evil.example/' },
+    variable: 'GATEHOUSE_OAUTH_CLIENT_METADATA_HOSTS',
+  },
+  {
+    name: 'a pinned client metadata file that does not exist',
+    env: { GATEHOUSE_OAUTH_CLIENT_METADATA_PINNED: '/nonexistent/clients.json' },
+    variable: 'GATEHOUSE_OAUTH_CLIENT_METADATA_PINNED',
+  },
+  {
+    name: 'an insecure client metadata setting that is not a boolean',
+    env: { GATEHOUSE_OAUTH_CLIENT_METADATA_INSECURE: 'yes' },
+    variable: 'GATEHOUSE_OAUTH_CLIENT_METADATA_INSECURE',
+  },
 ];
 
 function configError(env: Record<string, string>): ConfigError {
@@ -116,6 +131,35 @@ describe('configuration', () => {
       if (key) assert.ok(!error.message.includes(key), `"${error.message}" echoes the secret key`);
     });
   }
+
+  it('reads pinned client metadata documents by client_id, refuses a file of another shape, and warns of the insecure setting', () => {
+    const file = join(dataDir, 'pinned-clients.json');
+    const document = {
+      client_id: 'https://client.example/oauth.json',
+      client_name: 'Pinned',
+      redirect_uris: ['http://127.0.0.1/cb'],
+    };
+    writeFileSync(file, JSON.stringify([document]));
+    const config = loadConfig({
+      GATEHOUSE_DATA_DIR: dataDir,
+      GATEHOUSE_OAUTH_CLIENT_METADATA_PINNED: file,
+      GATEHOUSE_OAUTH_CLIENT_METADATA_HOSTS: 'Claude.ai,*.vscode.dev',
+    });
+    assert.deepEqual(config.oauthClientMetadata.pinned.get(document.client_id), document);
+    assert.deepEqual(config.oauthClientMetadata.allowedHosts, ['claude.ai', '*.vscode.dev']);
+    assert.equal(config.oauthClientMetadata.allowInsecure, false);
+    assert.ok(!configWarnings(config).some((w) => w.includes('CLIENT_METADATA')));
+    writeFileSync(file, JSON.stringify({ client_id: document.client_id }));
+    const error = configError({ GATEHOUSE_OAUTH_CLIENT_METADATA_PINNED: file });
+    assert.equal(error.variable, 'GATEHOUSE_OAUTH_CLIENT_METADATA_PINNED');
+    const insecure = loadConfig({
+      GATEHOUSE_DATA_DIR: dataDir,
+      GATEHOUSE_OAUTH_CLIENT_METADATA_INSECURE: 'true',
+    });
+    assert.ok(
+      configWarnings(insecure).some((w) => w.startsWith('GATEHOUSE_OAUTH_CLIENT_METADATA_INSECURE is on')),
+    );
+  });
 
   it('accepts the defaults on a fresh machine: embedded SQLite in the data dir and a generated key', () => {
     const config = loadConfig({ GATEHOUSE_DATA_DIR: dataDir });
