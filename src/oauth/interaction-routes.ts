@@ -9,6 +9,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import { GatehouseError } from '../core/errors.ts';
+import { isDatabaseUnavailable } from '../db/index.ts';
 import type { TenancyService } from '../tenancy/index.ts';
 import { renderConsentPage, renderContinueToClientPage } from '../web/index.ts';
 import type { Consents } from './consents.ts';
@@ -50,7 +51,8 @@ async function interactionOf(
   try {
     const interaction = await provider.interactionDetails(request.raw, reply.raw);
     if (interaction.uid === request.params.uid) return interaction;
-  } catch {
+  } catch (error) {
+    if (isDatabaseUnavailable(error)) throw error;
     // No interaction cookie, an expired or unknown interaction: the user must start over.
   }
   throw new GatehouseError(oauthErrors.interactionExpired);

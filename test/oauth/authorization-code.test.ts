@@ -253,6 +253,20 @@ describeEachBackend('OAuth authorization code flow', (app) => {
     assert.equal(page.statusCode, 303);
     assert.equal(page.headers.location, `/login?return_to=${encodeURIComponent(interaction)}`);
 
+    // Another browser (no interaction cookie) cannot pick the interaction up, signed in or not.
+    const elsewhere = await oauthCall(t, { method: 'GET', url: interaction, cookies: admin.cookies });
+    assert.equal(elsewhere.statusCode, 400);
+    assert.match(elsewhere.headers['content-type'] as string, /^text\/html/);
+    assert.match(elsewhere.body, /This sign-in request has expired or was already completed/);
+    const forged = await oauthCall(t, {
+      method: 'POST',
+      url: interaction,
+      cookies: admin.cookies,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: form({ csrf_token: 'x', decision: 'approve' }),
+    });
+    assert.equal(forged.statusCode, 403, "the form CSRF check refuses it before anything else");
+
     // The same interaction finished by the user after signing in: here, declined.
     const denied = await authorize(
       t,
