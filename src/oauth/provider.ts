@@ -247,7 +247,7 @@ export async function createOauthProvider(options: OauthProviderOptions): Promis
     features: {
       devInteractions: { enabled: false },
       // RFC 7591, open (MCP clients register themselves); routes.ts limits it per address and
-      // checkRegistration holds the policy. No registration access token: clients cannot
+      // registration-policy.ts holds the policy (run by extraClientMetadata's validator). No registration access token: clients cannot
       // read or change their registration afterwards, an admin revokes them.
       registration: { enabled: true, initialAccessToken: false, issueRegistrationAccessToken: false },
       // RFC 8628 for devices without a browser (the CLI's --device): the user enters the code
