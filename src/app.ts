@@ -31,7 +31,13 @@ import {
   serverWithFastPath,
 } from './http/index.ts';
 import { mcpRoutes } from './mcp/index.ts';
-import { interactionRoutes, oauthRoutes, v1GrantRoutes } from './oauth/index.ts';
+import {
+  interactionRoutes,
+  OAUTH_PATH,
+  oauthRoutes,
+  v1GrantRoutes,
+  v1ServiceAccountClientRoutes,
+} from './oauth/index.ts';
 import type { Services } from './services.ts';
 import { browserSessionRoutes, v1SessionRoutes } from './sessions/index.ts';
 import { browserSsoRoutes, v1SsoRoutes } from './sso/index.ts';
@@ -138,6 +144,11 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
       await v1.register(v1ApiKeyRoutes, routeOptions);
       await v1.register(v1SsoRoutes, routeOptions);
       await v1.register(v1GrantRoutes, { consents: services.oauth.consents });
+      await v1.register(v1ServiceAccountClientRoutes, {
+        serviceAccountClients: services.oauth.serviceAccountClients,
+        tenancy: services.tenancy,
+        tokenEndpoint: `${config.publicUrl}${OAUTH_PATH}/token`,
+      });
       registerForwardAuth(v1, services.tenancy);
     },
   );

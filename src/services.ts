@@ -105,7 +105,7 @@ export function createServices(deps: ServiceDeps) {
     notifications,
     accessCache: config.credentialCache,
     listeners: [revoker.lifecycle, apiKeys.userLifecycle, oauth.accessTokens.userLifecycle],
-    serviceAccountListeners: [apiKeys.serviceAccountLifecycle],
+    serviceAccountListeners: [apiKeys.serviceAccountLifecycle, oauth.accessTokens.serviceAccountLifecycle],
   });
   const cookies = cookieNames(config.secureCookies);
   const sessions = createSessionsService({ audit, tenancy, cookies, revoker });

@@ -17,6 +17,7 @@ export const idPrefixes = {
   ssoConnection: 'ssc',
   ssoDomain: 'dom',
   roleRule: 'rrl',
+  serviceAccountClient: 'gsc',
 } as const;
 
 export type IdPrefix = (typeof idPrefixes)[keyof typeof idPrefixes];

@@ -267,6 +267,17 @@ export interface OauthConsentsTable {
   created_at: number;
 }
 
+/** A confidential OAuth client acting as a service account; see migration 0006. */
+export interface OauthServiceAccountClientsTable {
+  client_id: string;
+  org_id: string;
+  service_account_id: string;
+  name: string;
+  secret_envelope: string;
+  created_by: string | null;
+  created_at: number;
+}
+
 export interface Database {
   orgs: OrgsTable;
   users: UsersTable;
@@ -290,4 +301,5 @@ export interface Database {
   oauth_artifacts: OauthArtifactsTable;
   oauth_signing_keys: OauthSigningKeysTable;
   oauth_consents: OauthConsentsTable;
+  oauth_service_account_clients: OauthServiceAccountClientsTable;
 }

@@ -19,8 +19,9 @@ import type { Principal } from '../core/context.ts';
 import { type ErrorDefinition, GatehouseError } from '../core/errors.ts';
 import { sha256Hex } from '../core/secrets.ts';
 import { type Ctx, createSharedCache, type Notifications } from '../db/index.ts';
-import type { UserLifecycleListener } from '../tenancy/index.ts';
+import type { ServiceAccountLifecycleListener, UserLifecycleListener } from '../tenancy/index.ts';
 import { oauthErrors } from './errors.ts';
+import type { ClientActor } from './service-account-clients.ts';
 
 const ACCESS_TOKEN_CHANNEL = 'oauth_access_tokens';
 const JWT_SHAPE = /^eyJ[\w-]*\.eyJ[\w-]*\.[\w-]+$/;
@@ -39,6 +40,8 @@ export interface AccessTokenKindDeps {
   readonly userStatus: (ctx: Ctx, userId: string) => Promise<string | undefined>;
   /** Whether the grant a token was issued under still stands (not revoked, not expired). */
   readonly grantStands: (ctx: Ctx, grantId: string) => Promise<boolean>;
+  /** The service account a client-credentials client acts as (service-account-clients.ts). */
+  readonly clientActor: (ctx: Ctx, clientId: string) => Promise<ClientActor | undefined>;
 }
 
 /** The claim naming the grant a user's token was issued under (provider.ts extraTokenClaims). */
@@ -113,9 +116,38 @@ export function createAccessTokenKind(deps: AccessTokenKindDeps) {
     // The resource before anything else: a token for another surface says nothing here.
     const audiences = typeof claims.aud === 'string' ? [claims.aud] : (claims.aud ?? []);
     if (!audiences.includes(deps.audiences[surface])) throw refusal(oauthErrors.wrongAudience);
+    const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
     const userId = claims.sub as string;
-    // Client-credentials tokens carry the client id as `sub`: no Gatehouse user acts through them.
-    if (!userId.startsWith('usr_')) throw refusal(oauthErrors.noUser);
+    // Client-credentials tokens carry the client id as `sub`: they act as the client's service
+    // account, if it has one, in that account's org only.
+    if (!userId.startsWith('usr_')) {
+      const clientId = claims.client_id;
+      const actor = typeof clientId === 'string' ? await deps.clientActor(ctx, clientId) : undefined;
+      if (!actor) throw refusal(oauthErrors.noUser);
+      if (!actor.enabled) throw refusal(oauthErrors.serviceAccountDisabled);
+      const principal: Principal = {
+        kind: 'service_account',
+        id: actor.serviceAccountId,
+        orgRestriction: actor.org.id,
+        scopes,
+        authMethod: 'oauth',
+        credentialId: claims.jti as string,
+      };
+      // The org and live role come with the client, as an API key's do; a role change drops the
+      // cached token (serviceAccountLifecycle).
+      const resolved: ResolvedCredential = { principal, boundOrg: { org: actor.org, role: actor.role } };
+      const until = Math.min((claims.exp as number) * 1000, now + deps.cache.ttlMs);
+      verified.set(
+        ctx,
+        digest,
+        { resolved, audiences },
+        until,
+        [actor.serviceAccountId, clientId as string],
+        ticket,
+        now,
+      );
+      return resolved;
+    }
     if ((await deps.userStatus(ctx, userId)) !== 'active') throw refusal(oauthErrors.userInactive);
     // A revoked grant (consent withdrawn, a refresh token or code replayed) ends its tokens
     // before they expire: JWTs are not stored, their grant is.
@@ -125,7 +157,7 @@ export function createAccessTokenKind(deps: AccessTokenKindDeps) {
     const principal: Principal = {
       kind: 'user',
       id: userId,
-      scopes: typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [],
+      scopes,
       authMethod: 'oauth',
       credentialId: claims.jti as string,
     };
@@ -168,15 +200,27 @@ export function createAccessTokenKind(deps: AccessTokenKindDeps) {
       return undefined;
     }
     const subject = claims.sub as string;
-    if (!subject.startsWith('usr_')) return claims;
+    if (!subject.startsWith('usr_')) {
+      const actor =
+        typeof claims.client_id === 'string' ? await deps.clientActor(ctx, claims.client_id) : undefined;
+      return actor === undefined || actor.enabled ? claims : undefined;
+    }
     if ((await deps.userStatus(ctx, subject)) !== 'active') return undefined;
     const grantId = claims[GRANT_CLAIM];
     return typeof grantId === 'string' && (await deps.grantStands(ctx, grantId)) ? claims : undefined;
   }
 
+  const serviceAccountLifecycle: ServiceAccountLifecycleListener = {
+    // Disabled, deleted or with another role: the next request looks the account up again.
+    onServiceAccountChanged: (ctx, event) => verified.invalidate(ctx, event.serviceAccountId),
+  };
+
   return {
     credentialKind,
     userLifecycle,
+    serviceAccountLifecycle,
+    /** Drops verified tokens of a deleted client on every node (once ctx commits). */
+    clientRemoved: (ctx: Ctx, clientId: string) => verified.invalidate(ctx, clientId),
     introspect,
     /** Drops verified tokens of a revoked grant on every node (once ctx commits). */
     grantRevoked: (ctx: Ctx, grantId: string) => verified.invalidate(ctx, grantId),

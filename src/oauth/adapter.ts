@@ -35,6 +35,11 @@ export interface OauthAdapterDeps {
    * is the document at that URL, never a row of ours.
    */
   readonly clientDocuments?: Pick<ClientMetadataResolver, 'isDocumentUrl' | 'resolve'>;
+  /** Confidential clients acting as service accounts: kept in their own table, secret sealed. */
+  readonly serviceAccountClients?: {
+    isServiceAccountClient(clientId: string): boolean;
+    metadataOf(clientId: string): Promise<Record<string, unknown> | undefined>;
+  };
 }
 
 type Lookup = 'id' | 'uid' | 'user_code';
@@ -87,7 +92,11 @@ export function createOauthAdapter(deps: OauthAdapterDeps): new (name: string) =
     }
 
     find(id: string): Promise<OauthPayload | undefined> {
-      if (this.#model === 'Client' && deps.clientDocuments?.isDocumentUrl(id)) return deps.clientDocuments.resolve(id);
+      if (this.#model === 'Client') {
+        if (deps.clientDocuments?.isDocumentUrl(id)) return deps.clientDocuments.resolve(id);
+        if (deps.serviceAccountClients?.isServiceAccountClient(id))
+          return deps.serviceAccountClients.metadataOf(id);
+      }
       return this.#findLive('id', id);
     }
 

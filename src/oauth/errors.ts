@@ -16,13 +16,20 @@ export const oauthErrors = defineErrors('oauth', {
   noUser: {
     code: 'access_token_without_user',
     status: 401,
-    message: 'The access token does not act for a Gatehouse user (a client-credentials token).',
+    message:
+      'The access token acts for no Gatehouse user or service account (a client-credentials token of a client that has none).',
   },
   userInactive: {
     code: 'access_token_user_inactive',
     status: 401,
     message: 'The user this access token acts for is suspended or deprovisioned.',
   },
+  serviceAccountDisabled: {
+    code: 'access_token_service_account_disabled',
+    status: 401,
+    message: 'The service account this access token acts as is disabled.',
+  },
+  clientNotFound: { code: 'oauth_client_not_found', status: 404, message: 'No such OAuth client here.' },
   grantRevoked: {
     code: 'access_token_revoked',
     status: 401,

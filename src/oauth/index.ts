@@ -4,3 +4,4 @@ export { interactionRoutes } from './interaction-routes.ts';
 export { OAUTH_PATH, oauthIssuer } from './provider.ts';
 export { oauthRoutes } from './routes.ts';
 export { apiResource, createOauthService, mcpResource, type OauthService } from './service.ts';
+export { v1ServiceAccountClientRoutes } from './service-account-client-routes.ts';

@@ -15,6 +15,7 @@ import { createOauthAdapter, purgeExpiredOauthArtifacts } from './adapter.ts';
 import { type ClientMetadataConfig, createClientMetadataResolver } from './client-metadata.ts';
 import { createConsents } from './consents.ts';
 import { createOauthProvider, oauthIssuer } from './provider.ts';
+import { createServiceAccountClients } from './service-account-clients.ts';
 import { ConcurrentRotationError, createSigningKeys } from './signing-keys.ts';
 
 /** SPEC §4: access tokens live one hour. */
@@ -74,7 +75,19 @@ export function createOauthService(deps: OauthServiceDeps) {
     clock: deps.clock,
     log: deps.log,
   });
-  const Adapter = createOauthAdapter({ db: deps.db, clock: deps.clock, clientDocuments });
+  const serviceAccountClients = createServiceAccountClients({
+    db: deps.db,
+    clock: deps.clock,
+    keyRing: deps.keyRing,
+    audit: deps.audit,
+    onRemoved: (ctx, clientId) => accessTokens.clientRemoved(ctx, clientId),
+  });
+  const Adapter = createOauthAdapter({
+    db: deps.db,
+    clock: deps.clock,
+    clientDocuments,
+    serviceAccountClients,
+  });
   const consents = createConsents({
     audit: deps.audit,
     onRevoked: (ctx, grantId) => accessTokens.grantRevoked(ctx, grantId),
@@ -101,6 +114,7 @@ export function createOauthService(deps: OauthServiceDeps) {
     cache: deps.credentialCache,
     userStatus: deps.userStatus,
     grantStands: async (_ctx, grantId) => (await new Adapter('Grant').find(grantId)) !== undefined,
+    clientActor: (ctx, clientId) => serviceAccountClients.actorOf(ctx, clientId),
   });
   /** Reloads run one after another, each reading the keys when it starts. */
   let reloads: Promise<void> = Promise.resolve();
@@ -123,7 +137,8 @@ export function createOauthService(deps: OauthServiceDeps) {
       rememberedGrants: (userId, clientId) => consents.rememberedGrants(callbackCtx(), userId, clientId),
       introspectAccessToken: (token) => accessTokens.introspect(callbackCtx(), token),
       revokeGrant: (grantId, clientId) => consents.revokeGrant(callbackCtx(), grantId, clientId),
-      clientMetadataDocuments: deps.clientMetadata.allowedHosts.length > 0 || deps.clientMetadata.pinned.size > 0,
+      clientMetadataDocuments:
+        deps.clientMetadata.allowedHosts.length > 0 || deps.clientMetadata.pinned.size > 0,
     });
     watch(built);
     return { provider: built, published: { keys: keys.published }, currentKeyId: current?.id };
@@ -259,6 +274,7 @@ export function createOauthService(deps: OauthServiceDeps) {
     },
     accessTokens,
     consents,
+    serviceAccountClients,
     mcpResource: mcpResource(deps.publicUrl),
     apiResource: apiResource(deps.publicUrl),
     rotateSigningKeys,

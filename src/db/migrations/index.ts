@@ -6,6 +6,7 @@ import * as apiKeys from './0002-api-keys.ts';
 import * as sso from './0003-sso.ts';
 import * as oauth from './0004-oauth.ts';
 import * as oauthConsents from './0005-oauth-consents.ts';
+import * as serviceAccountClients from './0006-service-account-clients.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-spine': spine,
@@ -13,6 +14,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0003-sso': sso,
   '0004-oauth': oauth,
   '0005-oauth-consents': oauthConsents,
+  '0006-service-account-clients': serviceAccountClients,
 });
 
 export const migrationProvider: MigrationProvider = {
