@@ -5,6 +5,7 @@ import { registerAdminCreate } from './commands/admin-create.ts';
 import { registerAdminVerifyDomain } from './commands/admin-verify-domain.ts';
 import { registerAuditVerify } from './commands/audit-verify.ts';
 import { registerKeysRotate } from './commands/keys-rotate.ts';
+import { registerMcpDoctor } from './commands/mcp-doctor.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { isLongRunning, registerServe } from './commands/serve.ts';
 import { CliError, exitCodes } from './exit-codes.ts';
@@ -28,6 +29,8 @@ export function buildProgram(): Command {
   registerAdminVerifyDomain(admin);
   registerAuditVerify(program);
   registerKeysRotate(program);
+  const mcp = program.command('mcp').description('client-side checks of MCP servers');
+  registerMcpDoctor(mcp);
   return program;
 }
 

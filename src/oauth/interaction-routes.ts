@@ -9,11 +9,11 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import { GatehouseError } from '../core/errors.ts';
-import { isDatabaseUnavailable } from '../db/index.ts';
 import type { TenancyService } from '../tenancy/index.ts';
 import { renderConsentPage, renderContinueToClientPage } from '../web/index.ts';
 import type { Consents } from './consents.ts';
 import { oauthErrors } from './errors.ts';
+import { type Interaction, interactionOf } from './interactions.ts';
 import { INTERACTION_PATH, RESOURCE_SCOPES } from './provider.ts';
 
 export interface InteractionRouteOptions {
@@ -27,7 +27,6 @@ const DecisionBody = Type.Object({
   csrf_token: Type.String(),
   decision: Type.Union([Type.Literal('approve'), Type.Literal('deny')]),
 });
-type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 const OIDC_SCOPES = new Set(['openid', 'offline_access']);
@@ -41,21 +40,6 @@ function page(reply: FastifyReply, status: number, body: string): FastifyReply {
 function browserUser(request: FastifyRequest): string | undefined {
   const auth = request.auth;
   return auth?.transport === 'cookie' && auth.principal.kind === 'user' ? auth.principal.id : undefined;
-}
-
-async function interactionOf(
-  provider: Provider,
-  request: FastifyRequest<{ Params: Static<typeof Params> }>,
-  reply: FastifyReply,
-): Promise<Interaction> {
-  try {
-    const interaction = await provider.interactionDetails(request.raw, reply.raw);
-    if (interaction.uid === request.params.uid) return interaction;
-  } catch (error) {
-    if (isDatabaseUnavailable(error)) throw error;
-    // No interaction cookie, an expired or unknown interaction: the user must start over.
-  }
-  throw new GatehouseError(oauthErrors.interactionExpired);
 }
 
 /** What the client asked for: one resource, and the scopes for it that this server knows. */
@@ -85,7 +69,7 @@ export async function interactionRoutes(
     { config: { permission: 'public' }, schema: { params: Params } },
     async function showInteraction(request, reply) {
       const provider = options.provider();
-      const interaction = await interactionOf(provider, request, reply);
+      const interaction = await interactionOf(provider, request.raw, reply.raw, request.params.uid);
       const userId = browserUser(request);
       if (!userId)
         return reply.redirect(`/login?return_to=${encodeURIComponent(location(interaction.uid))}`, 303);
@@ -140,7 +124,7 @@ export async function interactionRoutes(
     { config: { permission: 'public' }, schema: { params: Params, body: DecisionBody } },
     async function decideInteraction(request, reply) {
       const provider = options.provider();
-      const interaction = await interactionOf(provider, request, reply);
+      const interaction = await interactionOf(provider, request.raw, reply.raw, request.params.uid);
       const userId = browserUser(request);
       if (!userId)
         return reply.redirect(`/login?return_to=${encodeURIComponent(location(interaction.uid))}`, 303);

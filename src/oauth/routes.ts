@@ -131,8 +131,22 @@ export async function oauthRoutes(app: FastifyInstance, options: OauthRouteOptio
         if (request.method === 'POST' && CLIENT_AUTH_PATHS.has(endpoint)) {
           if (refusedAddress(request, reply, options.checkClientAddress)) return;
         }
-        if (request.method === 'POST' && endpoint === REGISTRATION_PATH) {
-          if (refusedAddress(request, reply, options.admitRegistration)) return;
+        if (endpoint === REGISTRATION_PATH) {
+          // Browser-based MCP clients register from their own origin; registration is open
+          // to anyone anyway (and limited per address), so any origin may read the answer.
+          reply.raw.setHeader('access-control-allow-origin', '*');
+          if (request.method === 'OPTIONS') {
+            void reply
+              .headers({
+                'access-control-allow-methods': 'POST',
+                'access-control-allow-headers': 'content-type',
+                'access-control-max-age': '600',
+              })
+              .status(204)
+              .send();
+            return;
+          }
+          if (request.method === 'POST' && refusedAddress(request, reply, options.admitRegistration)) return;
         }
         forward(request, reply, path);
       },

@@ -265,7 +265,7 @@ describeEachBackend('OAuth authorization code flow', (app) => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       payload: form({ csrf_token: 'x', decision: 'approve' }),
     });
-    assert.equal(forged.statusCode, 403, "the form CSRF check refuses it before anything else");
+    assert.equal(forged.statusCode, 403, 'the form CSRF check refuses it before anything else');
 
     // The same interaction finished by the user after signing in: here, declined.
     const denied = await authorize(
@@ -574,7 +574,17 @@ describeEachBackend('OAuth authorization code flow', (app) => {
       assert.equal(res.statusCode, 400, `${JSON.stringify(metadata)} → ${res.body}`);
       assert.equal(res.json().error, error, JSON.stringify(metadata));
     }
-    assert.equal((await register(t, { ...base, redirect_uris: ['https://app.example/cb'] })).statusCode, 201);
+    const accepted = await register(t, { ...base, redirect_uris: ['https://app.example/cb'] });
+    assert.equal(accepted.statusCode, 201);
+    // Readable from a browser-based client's own origin, preflight included.
+    assert.equal(accepted.headers['access-control-allow-origin'], '*');
+    const preflight = await oauthCall(t, {
+      method: 'OPTIONS',
+      url: '/oauth/register',
+      headers: { origin: 'https://inspector.example', 'access-control-request-method': 'POST' },
+    });
+    assert.equal(preflight.statusCode, 204);
+    assert.equal(preflight.headers['access-control-allow-methods'], 'POST');
   });
 
   it('refuses authorization without PKCE, with plain PKCE, and to a redirect URI not registered', async () => {
