@@ -20,8 +20,9 @@ import type { Goal, Suite, Target } from './lib/suite.ts';
 import { WRK, type WrkScript, wrkScriptFor } from './lib/wrk.ts';
 import { authSuite } from './suites/auth.ts';
 import { authzCheckSuite } from './suites/authz-check.ts';
+import { tokenSuite } from './suites/token.ts';
 
-const suites: Record<string, Suite> = { auth: authSuite, 'authz-check': authzCheckSuite };
+const suites: Record<string, Suite> = { auth: authSuite, 'authz-check': authzCheckSuite, token: tokenSuite };
 
 const STANDARD = { rounds: 3, warmup: 3, duration: 10, connections: 50 } as const;
 
@@ -106,7 +107,11 @@ function log(line: string): void {
 async function verifyTargets(targets: readonly Target[]): Promise<void> {
   for (const target of targets) {
     const expected = target.expectedStatus ?? 200;
-    const response = await fetch(target.url, { headers: { ...target.headers } });
+    const response = await fetch(target.url, {
+      method: target.method ?? 'GET',
+      headers: { ...target.headers },
+      ...(target.body !== undefined && { body: target.body }),
+    });
     const body = await response.text();
     if (response.status !== expected) {
       throw new Error(
@@ -230,9 +235,13 @@ async function main(): Promise<number> {
     // counters the goals read have settled).
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const goals: Goal[] = (await prepared.goals?.(rounds)) ?? [];
-    const allNotes = rounds.flatMap((round, i) =>
-      (prepared.roundNotes?.(round) ?? []).map((n) => `round ${i + 1}: ${n}`),
-    );
+    const summaryNotes = prepared.summaryNotes?.(rounds) ?? [];
+    const allNotes = [
+      ...rounds.flatMap((round, i) =>
+        (prepared.roundNotes?.(round) ?? []).map((n) => `round ${i + 1}: ${n}`),
+      ),
+      ...summaryNotes,
+    ];
 
     const facts = {
       date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -244,6 +253,7 @@ async function main(): Promise<number> {
     };
     process.stdout.write(`\nMedians over ${options.rounds} rounds (${options.suite.name}, ${options.db})\n`);
     process.stdout.write(`${formatSummary(targets, rounds)}\n`);
+    if (summaryNotes.length) process.stdout.write(`${summaryNotes.map((n) => `  ${n}\n`).join('')}`);
     if (goals.length)
       process.stdout.write(`\nGoals (${options.suite.name}, ${options.db})\n${formatGoals(goals)}\n`);
     process.stdout.write(

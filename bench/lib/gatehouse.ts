@@ -7,10 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { generateMasterKey } from '../../src/core/secrets.ts';
 import { type SignedInBrowser, signInOverHttp } from './browser.ts';
 import type { BenchDatabase } from './database.ts';
+import { BENCH_PUBLIC_URL } from './oauth.ts';
 import { type RunningChild, runCommand, startPinnedServer } from './processes.ts';
 import type { Target } from './suite.ts';
 
-const BENCH_EMAIL = 'bench@example.com';
+export const BENCH_EMAIL = 'bench@example.com';
 export const BENCH_ORG = 'bench';
 
 /**
@@ -29,7 +30,7 @@ export function gatehouseEnv(
     GATEHOUSE_SECRET_KEY: secretKey,
     GATEHOUSE_LOG_LEVEL: 'warn',
     GATEHOUSE_DATABASE_POOL_SIZE: '8',
-    GATEHOUSE_PUBLIC_URL: 'http://127.0.0.1:8080',
+    GATEHOUSE_PUBLIC_URL: BENCH_PUBLIC_URL,
     ...extra,
   };
 }
@@ -62,10 +63,18 @@ function startNode(db: BenchDatabase, secretKey: string, options: GatehouseOptio
   );
 }
 
+export interface StartGatehouseOptions extends GatehouseOptions {
+  /**
+   * More seeding after the org and its admin exist and before the server starts, given the
+   * server's environment (GATEHOUSE_*), e.g. a script run against the same database.
+   */
+  readonly beforeStart?: (env: Readonly<Record<string, string>>) => Promise<void>;
+}
+
 /** Seeds one org and its admin, starts the server pinned, and signs the admin in. */
 export async function startGatehouse(
   db: BenchDatabase,
-  options: GatehouseOptions = {},
+  options: StartGatehouseOptions = {},
 ): Promise<StartedGatehouse> {
   const secretKey = generateMasterKey();
   const env = gatehouseEnv(db, secretKey);
@@ -89,6 +98,7 @@ export async function startGatehouse(
     throw new Error(
       `gatehouse admin create failed (code ${created.code}): ${created.stderr || created.stdout}`,
     );
+  await options.beforeStart?.(env);
   const server = await startNode(db, secretKey, options);
   const admin = await signInOverHttp(server.url, BENCH_EMAIL, password);
   return {

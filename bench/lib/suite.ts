@@ -17,6 +17,13 @@ export interface Target {
   readonly url: string;
   /** Sent by wrk (-H) and by the plain request before any load. */
   readonly headers: Readonly<Record<string, string>>;
+  /** GET unless given. wrk sends it (lib/wrk.ts writes the script) unless the target has a script. */
+  readonly method?: 'POST';
+  /**
+   * The request body, sent by the plain request before any load, and by wrk on every request
+   * unless the target has a script (which then builds the bodies itself).
+   */
+  readonly body?: string;
   /** The server process answering it, for CPU accounting. */
   readonly pid: number;
   /** The id of the baseline target this one is divided by; absent for baselines. */
@@ -29,7 +36,8 @@ export interface Target {
   readonly expectedStatus?: number;
   /**
    * A wrk Lua script (a path) that builds the requests, e.g. a different credential on each.
-   * It may define `init` and `request`; `setup`, `response` and `done` belong to the harness.
+   * It may define `init` and `request`; `setup`, `response` and `done` belong to the harness
+   * when it counts statuses (expectedStatus), and are the script's otherwise.
    */
   readonly script?: string;
   /**
@@ -51,6 +59,8 @@ export interface PreparedRun {
   readonly targets: Target[];
   /** Lines printed under each round's table (counters read around a target, say). */
   roundNotes?(round: RoundFigures): string[];
+  /** Lines printed under the medians and in the Markdown after the rounds' notes (reference points, say). */
+  summaryNotes?(rounds: readonly RoundFigures[]): string[];
   /**
    * The goals, judged once all rounds are done (servers still running). Goals about a target
    * left out by --only are left out too.

@@ -60,14 +60,28 @@ function done(summary, latency, requests)
 end
 `;
 
-/** The script wrk runs for a target (written into dir when statuses are counted), or none. */
+/** Sets the method and body of wrk's one static request (a target without a script of its own). */
+function staticRequestLua(target: Target): string {
+  if (target.method === undefined && target.body === undefined) return '';
+  const lines = [`-- bench/lib/wrk.ts: ${target.id}'s request`];
+  if (target.method) lines.push(`wrk.method = ${JSON.stringify(target.method)}`);
+  if (target.body !== undefined) lines.push(`wrk.body = ${JSON.stringify(target.body)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The script wrk runs for a target, or none: its own, or one written into dir with its
+ * method and body (when it has no script) and the status counter (when it expects a status).
+ */
 export function wrkScriptFor(target: Target, dir: string): WrkScript | undefined {
-  if (target.expectedStatus === undefined)
-    return target.script === undefined ? undefined : { path: target.script, countsStatuses: false };
-  const own = target.script ? readFileSync(target.script, 'utf8') : '';
+  const own = target.script ? readFileSync(target.script, 'utf8') : staticRequestLua(target);
+  if (target.expectedStatus === undefined && target.script !== undefined)
+    return { path: target.script, countsStatuses: false };
+  if (target.expectedStatus === undefined && own === '') return undefined;
+  const counter = target.expectedStatus === undefined ? '' : `\n${STATUS_COUNTER_LUA}`;
   const path = join(dir, `wrk-${target.id.replace(/[^A-Za-z0-9-]/g, '_')}.lua`);
-  writeFileSync(path, `${own}\n${STATUS_COUNTER_LUA}`);
-  return { path, countsStatuses: true };
+  writeFileSync(path, `${own}${counter}`);
+  return { path, countsStatuses: counter !== '' };
 }
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
