@@ -15,6 +15,7 @@ import type { Consents } from './consents.ts';
 import { oauthErrors } from './errors.ts';
 import { type Interaction, interactionOf } from './interactions.ts';
 import { INTERACTION_PATH, RESOURCE_SCOPES } from './provider.ts';
+import { LOOPBACK_HOSTS } from './registration-policy.ts';
 
 export interface InteractionRouteOptions {
   readonly provider: () => Provider;
@@ -28,7 +29,6 @@ const DecisionBody = Type.Object({
   decision: Type.Union([Type.Literal('approve'), Type.Literal('deny')]),
 });
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 const OIDC_SCOPES = new Set(['openid', 'offline_access']);
 const KNOWN_SCOPES = new Set(RESOURCE_SCOPES);
 

@@ -20,7 +20,7 @@ import {
 } from '../web/index.ts';
 import { GRANT_CLAIM } from './access-tokens.ts';
 import type { OauthAdapter } from './adapter.ts';
-import { checkDynamicRegistration } from './registration-policy.ts';
+import { checkDynamicRegistration, LOOPBACK_HOSTS } from './registration-policy.ts';
 import type { PrivateJwk } from './signing-keys.ts';
 
 /** Where the authorization server lives under the public URL. */
@@ -110,8 +110,6 @@ const clientNameOf = (ctx: KoaContextWithOIDC) =>
 
 /** Where the browser is sent for sign-in and consent (interaction-routes.ts serves it). */
 export const INTERACTION_PATH = `${OAUTH_PATH}/interaction`;
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 /** A loopback http redirect URI without its port, or undefined for any other URI. */
 function withoutLoopbackPort(uri: string): string | undefined {

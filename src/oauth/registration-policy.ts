@@ -11,7 +11,8 @@ const ALLOWED_GRANTS = new Set([
   'refresh_token',
   'urn:ietf:params:oauth:grant-type:device_code',
 ]);
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+/** The hosts a loopback redirect URI may name (RFC 8252 §7.3, and `localhost`). */
+export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 function redirectAllowed(uri: string): boolean {
   const parsed = URL.parse(uri);

@@ -116,6 +116,24 @@ async function authorize(
   throw new Error('the authorization did not reach the client');
 }
 
+/** The client's code exchange: the code with its redirect URI, PKCE verifier and resource. */
+function redeem(
+  t: TestApp,
+  clientId: string,
+  code: string,
+  redirectUri: string,
+  verifier: string,
+  resource: string,
+) {
+  return exchange(t, clientId, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: redirectUri,
+    code_verifier: verifier,
+    resource,
+  });
+}
+
 async function exchange(t: TestApp, clientId: string, fields: Record<string, string>) {
   return oauthCall(t, {
     method: 'POST',
@@ -142,26 +160,14 @@ describeEachBackend('OAuth authorization code flow', (app) => {
     const code = callback.searchParams.get('code');
     assert.ok(code, callback.href);
 
-    const wrongVerifier = await exchange(t, clientId, {
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: redirectUri,
-      code_verifier: pkce().verifier,
-      resource: MCP_RESOURCE,
-    });
+    const wrongVerifier = await redeem(t, clientId, code, redirectUri, pkce().verifier, MCP_RESOURCE);
     assert.equal(wrongVerifier.statusCode, 400, wrongVerifier.body);
     assert.equal(wrongVerifier.json().error, 'invalid_grant');
 
     const { verifier: v2, challenge: c2 } = pkce();
     const second = await authorize(t, admin, request, 'must_not_ask', c2);
     const code2 = second.callback.searchParams.get('code')!;
-    const tokens = await exchange(t, clientId, {
-      grant_type: 'authorization_code',
-      code: code2,
-      redirect_uri: redirectUri,
-      code_verifier: v2,
-      resource: MCP_RESOURCE,
-    });
+    const tokens = await redeem(t, clientId, code2, redirectUri, v2, MCP_RESOURCE);
     assert.equal(tokens.statusCode, 200, tokens.body);
     const issued = tokens.json();
     assert.ok(issued.refresh_token, 'a client holding refresh_token gets one without offline_access');
@@ -210,14 +216,7 @@ describeEachBackend('OAuth authorization code flow', (app) => {
     const third = await authorize(t, admin, request, 'approve', c3);
     assert.equal(third.askedConsent, true);
     const code3 = third.callback.searchParams.get('code')!;
-    const exchangeThird = () =>
-      exchange(t, clientId, {
-        grant_type: 'authorization_code',
-        code: code3,
-        redirect_uri: redirectUri,
-        code_verifier: v3,
-        resource: MCP_RESOURCE,
-      });
+    const exchangeThird = () => redeem(t, clientId, code3, redirectUri, v3, MCP_RESOURCE);
     const firstUse = await exchangeThird();
     assert.equal(firstUse.statusCode, 200, firstUse.body);
     const replay = await exchangeThird();
@@ -317,13 +316,14 @@ describeEachBackend('OAuth authorization code flow', (app) => {
     const { verifier, challenge } = pkce();
     const { callback } = await authorize(t, admin, request, 'must_not_ask', challenge);
     const tokens = (
-      await exchange(t, clientId, {
-        grant_type: 'authorization_code',
-        code: callback.searchParams.get('code')!,
-        redirect_uri: request.redirectUri,
-        code_verifier: verifier,
-        resource: MCP_RESOURCE,
-      })
+      await redeem(
+        t,
+        clientId,
+        callback.searchParams.get('code')!,
+        request.redirectUri,
+        verifier,
+        MCP_RESOURCE,
+      )
     ).json();
     // A token for the JSON API, used (so verified and cached) before the consent is revoked.
     const apiPkce = pkce();
@@ -335,13 +335,14 @@ describeEachBackend('OAuth authorization code flow', (app) => {
       apiPkce.challenge,
     );
     const apiTokens = (
-      await exchange(t, clientId, {
-        grant_type: 'authorization_code',
-        code: forApi.callback.searchParams.get('code')!,
-        redirect_uri: request.redirectUri,
-        code_verifier: apiPkce.verifier,
-        resource: API_RESOURCE,
-      })
+      await redeem(
+        t,
+        clientId,
+        forApi.callback.searchParams.get('code')!,
+        request.redirectUri,
+        apiPkce.verifier,
+        API_RESOURCE,
+      )
     ).json();
     const meWithToken = () =>
       t.app.inject({
@@ -407,13 +408,7 @@ describeEachBackend('OAuth authorization code flow', (app) => {
       'code',
     )!;
     const devTokens = (
-      await exchange(t, clientId, {
-        grant_type: 'authorization_code',
-        code: devCode,
-        redirect_uri: request.redirectUri,
-        code_verifier: verifier,
-        resource: MCP_RESOURCE,
-      })
+      await redeem(t, clientId, devCode, request.redirectUri, verifier, MCP_RESOURCE)
     ).json();
     const asAdmin = (who: Browser, method: 'GET' | 'DELETE', url: string) =>
       t.app.inject({ method, url, cookies: who.cookies, headers: { 'x-csrf-token': who.csrfToken } });
@@ -482,13 +477,14 @@ describeEachBackend('OAuth authorization code flow', (app) => {
     const { verifier, challenge } = pkce();
     const { callback } = await authorize(t, admin, request, 'approve', challenge);
     const tokens = (
-      await exchange(t, clientId, {
-        grant_type: 'authorization_code',
-        code: callback.searchParams.get('code')!,
-        redirect_uri: request.redirectUri,
-        code_verifier: verifier,
-        resource: API_RESOURCE,
-      })
+      await redeem(
+        t,
+        clientId,
+        callback.searchParams.get('code')!,
+        request.redirectUri,
+        verifier,
+        API_RESOURCE,
+      )
     ).json();
     const post = (url: string, fields: Record<string, string>) =>
       oauthCall(t, {
