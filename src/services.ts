@@ -75,8 +75,6 @@ export function createServices(deps: ServiceDeps) {
     cookieKey: deriveKey(deps.masterKey, 'oauth-cookies').toString('base64url'),
     keyRotationDays: config.oauthKeyRotationDays,
     credentialCache: config.credentialCache,
-    // Read at call time: tenancy is made below, with this service's lifecycle listener.
-    userStatus: async (ctx, userId) => (await tenancy.getUser(ctx, userId))?.status,
     failureLimit: config.authFailureLimit,
     clientMetadata: config.oauthClientMetadata,
     findActiveUser: async (ctx, userId) => {

@@ -1,6 +1,6 @@
-// One-row lookups on the request path of every uncached credential, run below Kysely:
-// compiling a query and passing it through Kysely's executor (connection provider, mutex,
-// result plumbing) cost more than running it. The SQL is still written with Kysely, once, in
+// One-row lookups and single-statement writes on hot paths (every uncached credential, every
+// token request's artifacts), run below Kysely: compiling a query and passing it through
+// Kysely's executor (connection provider, mutex, result plumbing) cost more than running it. The SQL is still written with Kysely, once, in
 // the capability's store, and compiled once per database.
 //   SQLite: the prepared statement runs synchronously when no transaction is open on the
 //     connection (one is open while another request's withTx holds it; then Kysely queues
@@ -16,7 +16,7 @@
 import type SqliteDatabase from 'better-sqlite3';
 import { type Compilable, CompiledQuery } from 'kysely';
 import type pg from 'pg';
-import type { Ctx, Db } from './context.ts';
+import type { Db } from './context.ts';
 
 type RawConnection =
   | {
@@ -38,13 +38,60 @@ export function registerRawConnection(db: Db, connection: RawConnection): void {
   rawConnections.set(db, connection);
 }
 
+/** What a hot query runs on: a request's ctx, or anything else holding the root Kysely instance. */
+export interface DbOwner {
+  readonly db: Db;
+}
+
 export type HotQuery<Row> = (
-  ctx: Ctx,
+  owner: DbOwner,
   parameters: readonly unknown[],
 ) => Row | undefined | Promise<Row | undefined>;
 
+/** A write run below Kysely; answers how many rows it changed. */
+export type HotStatement = (owner: DbOwner, parameters: readonly unknown[]) => number | Promise<number>;
+
 /** The selected values of one row, in the order the query selects them. */
 export type RowValues = readonly unknown[];
+
+/**
+ * The SQL of `build`, compiled once per database, and on SQLite its own prepared statement
+ * (raw rows for reads), both kept per root Kysely instance.
+ */
+function preparedSql(build: (db: Db) => Compilable<unknown>, rawRows: boolean) {
+  const compiled = new WeakMap<Db, string>();
+  const statements = new WeakMap<Db, SqliteDatabase.Statement>();
+  return {
+    sql(db: Db): string {
+      let sql = compiled.get(db);
+      if (sql === undefined) {
+        sql = build(db).compile().sql;
+        compiled.set(db, sql);
+      }
+      return sql;
+    },
+    sqliteStatement(db: Db, raw: Extract<RawConnection, { kind: 'sqlite' }>): SqliteDatabase.Statement {
+      let statement = statements.get(db);
+      if (!statement) {
+        statement = raw.prepare(this.sql(db));
+        if (rawRows) statement.raw(true);
+        statements.set(db, statement);
+      }
+      return statement;
+    },
+  };
+}
+
+/**
+ * The raw connection to run on, or undefined to go through Kysely: inside a transaction
+ * (ctx.db is then not a root instance), or on SQLite while a transaction holds the one
+ * connection (Kysely queues the query behind it, as for any other).
+ */
+function rawConnectionFor(db: Db): RawConnection | undefined {
+  const raw = rawConnections.get(db);
+  if (raw?.kind === 'sqlite' && raw.database.inTransaction) return undefined;
+  return raw;
+}
 
 /**
  * A lookup of at most one row, `build` giving the query with placeholder values in the
@@ -56,44 +103,50 @@ export function hotQuery<Row>(
   build: (db: Db) => Compilable<unknown>,
   decode: (values: RowValues) => Row,
 ): HotQuery<Row> {
-  const compiled = new WeakMap<Db, CompiledQuery<unknown>>();
-  const statements = new WeakMap<Db, SqliteDatabase.Statement>();
+  const prepared = preparedSql(build, true);
 
-  function compiledFor(db: Db): CompiledQuery<unknown> {
-    let query = compiled.get(db);
-    if (!query) {
-      query = build(db).compile();
-      compiled.set(db, query);
-    }
-    return query;
-  }
-
-  async function throughKysely(ctx: Ctx, parameters: readonly unknown[]): Promise<Row | undefined> {
-    const query = CompiledQuery.raw(build(ctx.db).compile().sql, [...parameters]);
-    const row = (await ctx.db.executeQuery<Record<string, unknown>>(query)).rows[0];
+  async function throughKysely(db: Db, parameters: readonly unknown[]): Promise<Row | undefined> {
+    const query = CompiledQuery.raw(build(db).compile().sql, [...parameters]);
+    const row = (await db.executeQuery<Record<string, unknown>>(query)).rows[0];
     // Both drivers name a row's properties in select order.
     return row === undefined ? undefined : decode(Object.values(row));
   }
 
-  return (ctx, parameters) => {
-    const raw = rawConnections.get(ctx.db);
-    if (!raw) return throughKysely(ctx, parameters);
-    const { sql } = compiledFor(ctx.db);
+  return ({ db }, parameters) => {
+    const raw = rawConnectionFor(db);
+    if (!raw) return throughKysely(db, parameters);
     if (raw.kind === 'sqlite') {
-      if (raw.database.inTransaction) return throughKysely(ctx, parameters);
-      let statement = statements.get(ctx.db);
-      if (!statement) {
-        statement = raw.prepare(sql).raw(true);
-        statements.set(ctx.db, statement);
-      }
-      const values = statement.get(...parameters) as RowValues | undefined;
+      const values = prepared.sqliteStatement(db, raw).get(...parameters) as RowValues | undefined;
       return values === undefined ? undefined : decode(values);
     }
     return raw.pool
-      .query<unknown[]>({ name, text: sql, values: [...parameters], rowMode: 'array' })
+      .query<unknown[]>({ name, text: prepared.sql(db), values: [...parameters], rowMode: 'array' })
       .then((result) => {
         const values = result.rows[0];
         return values === undefined ? undefined : decode(values);
       });
+  };
+}
+
+/**
+ * An insert, update or delete below Kysely, for writes on a hot path outside transactions
+ * (inside one it runs on the transaction through Kysely, like hotQuery). `build` as for
+ * hotQuery: placeholder values in the order `parameters` supplies them.
+ */
+export function hotStatement(name: string, build: (db: Db) => Compilable<unknown>): HotStatement {
+  const prepared = preparedSql(build, false);
+
+  async function throughKysely(db: Db, parameters: readonly unknown[]): Promise<number> {
+    const result = await db.executeQuery(CompiledQuery.raw(build(db).compile().sql, [...parameters]));
+    return Number(result.numAffectedRows ?? 0n);
+  }
+
+  return ({ db }, parameters) => {
+    const raw = rawConnectionFor(db);
+    if (!raw) return throughKysely(db, parameters);
+    if (raw.kind === 'sqlite') return prepared.sqliteStatement(db, raw).run(...parameters).changes;
+    return raw.pool
+      .query({ name, text: prepared.sql(db), values: [...parameters] })
+      .then((result) => result.rowCount ?? 0);
   };
 }

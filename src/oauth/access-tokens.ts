@@ -20,6 +20,7 @@ import { type ErrorDefinition, GatehouseError } from '../core/errors.ts';
 import { sha256Hex } from '../core/secrets.ts';
 import { type Ctx, createSharedCache, type Notifications } from '../db/index.ts';
 import type { ServiceAccountLifecycleListener, UserLifecycleListener } from '../tenancy/index.ts';
+import type { TokenStanding } from './consent-store.ts';
 import { oauthErrors } from './errors.ts';
 import type { ClientActor } from './service-account-clients.ts';
 
@@ -36,10 +37,11 @@ export interface AccessTokenKindDeps {
   readonly publishedKeys: () => JSONWebKeySet;
   readonly notifications: Notifications;
   readonly cache: { readonly enabled: boolean; readonly ttlMs: number; readonly maxEntries: number };
-  /** The user's account status, read on every cache miss (a deprovisioned user's token stops). */
-  readonly userStatus: (ctx: Ctx, userId: string) => Promise<string | undefined>;
-  /** Whether the grant a token was issued under still stands (not revoked, not expired). */
-  readonly grantStands: (ctx: Ctx, grantId: string) => Promise<boolean>;
+  /**
+   * The user's account status (a deprovisioned user's token stops) and whether the grant the
+   * token was issued under still stands (not revoked, not expired); read on every cache miss.
+   */
+  readonly standing: (ctx: Ctx, userId: string, grantId: string) => TokenStanding | Promise<TokenStanding>;
   /** The service account a client-credentials client acts as (service-account-clients.ts). */
   readonly clientActor: (ctx: Ctx, clientId: string) => Promise<ClientActor | undefined>;
 }
@@ -148,12 +150,12 @@ export function createAccessTokenKind(deps: AccessTokenKindDeps) {
       );
       return resolved;
     }
-    if ((await deps.userStatus(ctx, userId)) !== 'active') throw refusal(oauthErrors.userInactive);
     // A revoked grant (consent withdrawn, a refresh token or code replayed) ends its tokens
     // before they expire: JWTs are not stored, their grant is.
     const grantId = claims[GRANT_CLAIM];
-    if (typeof grantId !== 'string' || !(await deps.grantStands(ctx, grantId)))
-      throw refusal(oauthErrors.grantRevoked);
+    const standing = await deps.standing(ctx, userId, typeof grantId === 'string' ? grantId : '');
+    if (standing.userStatus !== 'active') throw refusal(oauthErrors.userInactive);
+    if (typeof grantId !== 'string' || !standing.grantStands) throw refusal(oauthErrors.grantRevoked);
     const principal: Principal = {
       kind: 'user',
       id: userId,
@@ -205,9 +207,10 @@ export function createAccessTokenKind(deps: AccessTokenKindDeps) {
         typeof claims.client_id === 'string' ? await deps.clientActor(ctx, claims.client_id) : undefined;
       return actor === undefined || actor.enabled ? claims : undefined;
     }
-    if ((await deps.userStatus(ctx, subject)) !== 'active') return undefined;
     const grantId = claims[GRANT_CLAIM];
-    return typeof grantId === 'string' && (await deps.grantStands(ctx, grantId)) ? claims : undefined;
+    if (typeof grantId !== 'string') return undefined;
+    const standing = await deps.standing(ctx, subject, grantId);
+    return standing.userStatus === 'active' && standing.grantStands ? claims : undefined;
   }
 
   const serviceAccountLifecycle: ServiceAccountLifecycleListener = {

@@ -6,7 +6,7 @@
 // how oidc-provider detects a replayed code (RFC 6749 §4.1.2) or a rotated refresh token
 // (RFC 9700 §4.14.2).
 import type { Clock } from '../core/clock.ts';
-import type { Ctx, Db } from '../db/index.ts';
+import { type Ctx, type Db, hotQuery, hotStatement, type RowValues } from '../db/index.ts';
 import type { ClientMetadataResolver } from './client-metadata.ts';
 
 /** What oidc-provider hands us and expects back: its model's fields, opaque to us. */
@@ -44,12 +44,86 @@ export interface OauthAdapterDeps {
 
 type Lookup = 'id' | 'uid' | 'user_code';
 
+// Every token request reads and writes several artifacts (a refresh: the client, the token,
+// its session and grant, then the old token consumed and the new one stored), so they run
+// as prepared statements below Kysely (db/hot-query.ts). Placeholder values stand where the
+// parameters go, in the order each method passes them.
+interface LiveRow {
+  readonly payload_json: string;
+  readonly consumed_at: number | null;
+}
+const decodeLiveRow = (values: RowValues): LiveRow => ({
+  payload_json: values[0] as string,
+  consumed_at: values[1] as number | null,
+});
+
+/** model, value, now */
+function liveArtifactBy(column: Lookup) {
+  return hotQuery(
+    `gatehouse_oauth_artifact_by_${column}`,
+    (db) =>
+      db
+        .selectFrom('oauth_artifacts')
+        .select(['payload_json', 'consumed_at'])
+        .where('model', '=', '')
+        .where(column, '=', '')
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', 0)])),
+    decodeLiveRow,
+  );
+}
+const liveArtifact: Readonly<Record<Lookup, ReturnType<typeof liveArtifactBy>>> = {
+  id: liveArtifactBy('id'),
+  uid: liveArtifactBy('uid'),
+  user_code: liveArtifactBy('user_code'),
+};
+
+/**
+ * model, id, payload_json, grant_id, user_code, uid, expires_at. One statement, so two nodes
+ * saving the same artifact cannot interleave a delete and an insert. consumed_at is left as
+ * it was on replace: a model's save() writes its whole payload again, and a re-save racing a
+ * consume() on another node must not undo the consumption, or a code or refresh token could
+ * be redeemed twice.
+ */
+const upsertArtifact = hotStatement('gatehouse_oauth_artifact_upsert', (db) =>
+  db
+    .insertInto('oauth_artifacts')
+    .values({
+      model: '',
+      id: '',
+      payload_json: '',
+      grant_id: '',
+      user_code: '',
+      uid: '',
+      expires_at: 0,
+    })
+    .onConflict((oc) =>
+      oc.columns(['model', 'id']).doUpdateSet((eb) => ({
+        payload_json: eb.ref('excluded.payload_json'),
+        grant_id: eb.ref('excluded.grant_id'),
+        user_code: eb.ref('excluded.user_code'),
+        uid: eb.ref('excluded.uid'),
+        expires_at: eb.ref('excluded.expires_at'),
+      })),
+    ),
+);
+
+/** consumed_at, model, id */
+const consumeArtifact = hotStatement('gatehouse_oauth_artifact_consume', (db) =>
+  db.updateTable('oauth_artifacts').set({ consumed_at: 0 }).where('model', '=', '').where('id', '=', ''),
+);
+
+/** model, id */
+const destroyArtifact = hotStatement('gatehouse_oauth_artifact_destroy', (db) =>
+  db.deleteFrom('oauth_artifacts').where('model', '=', '').where('id', '=', ''),
+);
+
 /**
  * The adapter class for oidc-provider's `adapter` setting; it calls `new Adapter(modelName)`
  * once per model (AccessToken, AuthorizationCode, Session, Interaction, Grant, Client, …).
  */
 export function createOauthAdapter(deps: OauthAdapterDeps): new (name: string) => OauthAdapter {
   const { db, clock } = deps;
+  const owner = { db };
 
   return class SqlOauthAdapter implements OauthAdapter {
     readonly #model: string;
@@ -58,37 +132,17 @@ export function createOauthAdapter(deps: OauthAdapterDeps): new (name: string) =
       this.#model = name;
     }
 
-    /**
-     * One statement, so two nodes saving the same artifact cannot interleave a delete and an
-     * insert. consumed_at is left as it was on replace: a model's save() writes its whole
-     * payload again, and a re-save racing a consume() on another node must not undo the
-     * consumption, or a code or refresh token could be redeemed twice.
-     */
     async upsert(id: string, payload: OauthPayload, expiresIn?: number): Promise<void> {
-      const row = {
-        model: this.#model,
+      await upsertArtifact(owner, [
+        this.#model,
         id,
-        payload_json: JSON.stringify(payload),
-        grant_id: stringField(payload, 'grantId'),
-        user_code: stringField(payload, 'userCode'),
-        uid: stringField(payload, 'uid'),
+        JSON.stringify(payload),
+        stringField(payload, 'grantId'),
+        stringField(payload, 'userCode'),
+        stringField(payload, 'uid'),
         // expiresIn is in seconds; the column, like every time we store, is epoch ms.
-        expires_at: typeof expiresIn === 'number' ? clock.now() + Math.round(expiresIn * 1000) : null,
-        consumed_at: null,
-      };
-      await db
-        .insertInto('oauth_artifacts')
-        .values(row)
-        .onConflict((oc) =>
-          oc.columns(['model', 'id']).doUpdateSet((eb) => ({
-            payload_json: eb.ref('excluded.payload_json'),
-            grant_id: eb.ref('excluded.grant_id'),
-            user_code: eb.ref('excluded.user_code'),
-            uid: eb.ref('excluded.uid'),
-            expires_at: eb.ref('excluded.expires_at'),
-          })),
-        )
-        .execute();
+        typeof expiresIn === 'number' ? clock.now() + Math.round(expiresIn * 1000) : null,
+      ]);
     }
 
     find(id: string): Promise<OauthPayload | undefined> {
@@ -110,16 +164,11 @@ export function createOauthAdapter(deps: OauthAdapterDeps): new (name: string) =
     }
 
     async consume(id: string): Promise<void> {
-      await db
-        .updateTable('oauth_artifacts')
-        .set({ consumed_at: clock.now() })
-        .where('model', '=', this.#model)
-        .where('id', '=', id)
-        .execute();
+      await consumeArtifact(owner, [clock.now(), this.#model, id]);
     }
 
     async destroy(id: string): Promise<void> {
-      await db.deleteFrom('oauth_artifacts').where('model', '=', this.#model).where('id', '=', id).execute();
+      await destroyArtifact(owner, [this.#model, id]);
     }
 
     /**
@@ -132,14 +181,7 @@ export function createOauthAdapter(deps: OauthAdapterDeps): new (name: string) =
     }
 
     async #findLive(column: Lookup, value: string): Promise<OauthPayload | undefined> {
-      const now = clock.now();
-      const row = await db
-        .selectFrom('oauth_artifacts')
-        .select(['payload_json', 'consumed_at'])
-        .where('model', '=', this.#model)
-        .where(column, '=', value)
-        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-        .executeTakeFirst();
+      const row = await liveArtifact[column](owner, [this.#model, value, clock.now()]);
       if (!row) return undefined;
       const payload = JSON.parse(row.payload_json) as OauthPayload;
       // oidc-provider reads `consumed` as epoch seconds, like every time in its payloads.

@@ -1,5 +1,6 @@
-// SQL for consent records (migration 0005) and for what revoking one removes.
-import type { Ctx, OauthConsentsTable } from '../db/index.ts';
+// SQL for consent records (migration 0005), for what revoking one removes, and for whether a
+// user's access token still stands.
+import { type Ctx, type DbOwner, hotQuery, type OauthConsentsTable } from '../db/index.ts';
 
 export type ConsentRow = OauthConsentsTable;
 
@@ -113,4 +114,51 @@ export async function deleteGrant(ctx: Ctx, grantId: string): Promise<boolean> {
     .executeTakeFirst();
   await ctx.db.deleteFrom('oauth_consents').where('grant_id', '=', grantId).execute();
   return Number(removed.numDeletedRows) > 0;
+}
+
+/** What a user's access token rests on, read on every uncached check of one. */
+export interface TokenStanding {
+  /** The user's account status; undefined when there is no such user. */
+  readonly userStatus: string | undefined;
+  /** The grant it was issued under is stored and unexpired (not revoked). */
+  readonly grantStands: boolean;
+}
+
+/** Parameters: 'Grant', grant id, now, user id (in the order the SQL takes them). */
+const tokenStanding = hotQuery(
+  'gatehouse_oauth_token_standing',
+  (db) =>
+    db
+      .selectFrom('users as u')
+      .select((eb) => [
+        'u.status',
+        eb
+          .exists(
+            eb
+              .selectFrom('oauth_artifacts as g')
+              .select('g.id')
+              .where('g.model', '=', '')
+              .where('g.id', '=', '')
+              .where((inner) => inner.or([inner('g.expires_at', 'is', null), inner('g.expires_at', '>', 0)])),
+          )
+          .as('grant_stands'),
+      ])
+      .where('u.id', '=', ''),
+  // PostgreSQL answers EXISTS with a boolean, SQLite with 0 or 1.
+  (values): TokenStanding => ({
+    userStatus: values[0] as string,
+    grantStands: values[1] === true || values[1] === 1,
+  }),
+);
+
+/** The user's status and whether the grant stands, in one query (synchronous on SQLite). */
+export function selectTokenStanding(
+  owner: DbOwner,
+  userId: string,
+  grantId: string,
+  now: number,
+): TokenStanding | Promise<TokenStanding> {
+  const found = tokenStanding(owner, ['Grant', grantId, now, userId]);
+  const orMissing = (row: TokenStanding | undefined) => row ?? { userStatus: undefined, grantStands: false };
+  return found instanceof Promise ? found.then(orMissing) : orMissing(found);
 }

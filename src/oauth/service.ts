@@ -13,6 +13,7 @@ import { type Ctx, type Db, type Notifications, withTx } from '../db/index.ts';
 import { type AccessTokenKindDeps, createAccessTokenKind } from './access-tokens.ts';
 import { createOauthAdapter, purgeExpiredOauthArtifacts } from './adapter.ts';
 import { type ClientMetadataConfig, createClientMetadataResolver } from './client-metadata.ts';
+import { selectTokenStanding } from './consent-store.ts';
 import { createConsents } from './consents.ts';
 import { createOauthProvider, oauthIssuer } from './provider.ts';
 import { createServiceAccountClients } from './service-account-clients.ts';
@@ -47,8 +48,6 @@ export interface OauthServiceDeps {
   /** Age of the current signing key at which it is rotated; 0 for never on schedule. */
   readonly keyRotationDays: number;
   readonly credentialCache: AccessTokenKindDeps['cache'];
-  /** The user's account status (tenancy), for access tokens. */
-  readonly userStatus: AccessTokenKindDeps['userStatus'];
   /** The per-address budget of failed authentications (GATEHOUSE_AUTH_FAILURES_PER_MINUTE). */
   readonly failureLimit: FailureLimitConfig;
   /** Client ID Metadata Documents: which hosts may serve them, and the pinned ones. */
@@ -112,8 +111,7 @@ export function createOauthService(deps: OauthServiceDeps) {
     publishedKeys: () => published,
     notifications: deps.notifications,
     cache: deps.credentialCache,
-    userStatus: deps.userStatus,
-    grantStands: async (_ctx, grantId) => (await new Adapter('Grant').find(grantId)) !== undefined,
+    standing: (ctx, userId, grantId) => selectTokenStanding(ctx, userId, grantId, ctx.clock.now()),
     clientActor: (ctx, clientId) => serviceAccountClients.actorOf(ctx, clientId),
   });
   /** Reloads run one after another, each reading the keys when it starts. */

@@ -7,6 +7,7 @@ import * as sso from './0003-sso.ts';
 import * as oauth from './0004-oauth.ts';
 import * as oauthConsents from './0005-oauth-consents.ts';
 import * as serviceAccountClients from './0006-service-account-clients.ts';
+import * as oauthPartialIndexes from './0007-oauth-partial-indexes.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-spine': spine,
@@ -15,6 +16,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0004-oauth': oauth,
   '0005-oauth-consents': oauthConsents,
   '0006-service-account-clients': serviceAccountClients,
+  '0007-oauth-partial-indexes': oauthPartialIndexes,
 });
 
 export const migrationProvider: MigrationProvider = {
