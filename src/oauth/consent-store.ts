@@ -159,6 +159,11 @@ export function selectTokenStanding(
   now: number,
 ): TokenStanding | Promise<TokenStanding> {
   const found = tokenStanding(owner, ['Grant', grantId, now, userId]);
-  const orMissing = (row: TokenStanding | undefined) => row ?? { userStatus: undefined, grantStands: false };
-  return found instanceof Promise ? found.then(orMissing) : orMissing(found);
+  return found instanceof Promise ? found.then(standingOrNoUser) : standingOrNoUser(found);
+}
+
+const NO_USER: TokenStanding = Object.freeze({ userStatus: undefined, grantStands: false });
+
+function standingOrNoUser(row: TokenStanding | undefined): TokenStanding {
+  return row ?? NO_USER;
 }
