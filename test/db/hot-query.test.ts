@@ -1,9 +1,10 @@
 // db/hot-query.ts: a one-row lookup below Kysely answers what the database holds, and inside
-// a transaction what that transaction sees, on both backends.
+// a transaction what that transaction sees; a write below Kysely changes what it names and
+// says how many rows, and inside a transaction is undone with it; on both backends.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '../../src/core/clock.ts';
-import { type Ctx, type DbHandle, hotQuery, openDb } from '../../src/db/index.ts';
+import { type Ctx, type DbHandle, hotQuery, hotStatement, openDb } from '../../src/db/index.ts';
 import { backendKinds, createTestDatabase, type TestDatabase } from '../helpers/backends.ts';
 import { silentLogger } from '../helpers/logger.ts';
 
@@ -11,6 +12,11 @@ const orgBySlug = hotQuery<{ id: string; name: string }>(
   'test_org_by_slug',
   (db) => db.selectFrom('orgs').select(['id', 'name']).where('slug', '=', ''),
   ([id, name]) => ({ id: id as string, name: name as string }),
+);
+
+/** name, slug */
+const renameOrg = hotStatement('test_rename_org', (db) =>
+  db.updateTable('orgs').set({ name: '' }).where('slug', '=', ''),
 );
 
 const row = (id: string, slug: string) => ({
@@ -66,6 +72,26 @@ for (const kind of backendKinds()) {
         })
         .catch((error: Error) => assert.equal(error.message, 'roll back'));
       assert.equal(await orgBySlug(ctx, ['beta']), undefined);
+    });
+
+    it('writes below Kysely and answers how many rows changed, synchronously on SQLite', async () => {
+      const changed = renameOrg(ctx, ['Alpha Renamed', 'alpha']);
+      assert.equal(changed instanceof Promise, kind === 'postgres');
+      assert.equal(await changed, 1);
+      assert.deepEqual(await orgBySlug(ctx, ['alpha']), { id: 'org_a', name: 'Alpha Renamed' });
+      assert.equal(await renameOrg(ctx, ['Nobody', 'nobody']), 0);
+    });
+
+    it('writes inside a transaction on that transaction, undone when it rolls back', async () => {
+      await handle.db
+        .transaction()
+        .execute(async (trx) => {
+          assert.equal(await renameOrg({ db: trx }, ['Inside', 'alpha']), 1);
+          assert.deepEqual(await orgBySlug({ db: trx }, ['alpha']), { id: 'org_a', name: 'Inside' });
+          throw new Error('roll back');
+        })
+        .catch((error: Error) => assert.equal(error.message, 'roll back'));
+      assert.deepEqual(await orgBySlug(ctx, ['alpha']), { id: 'org_a', name: 'Alpha Renamed' });
     });
   });
 }
