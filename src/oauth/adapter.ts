@@ -6,7 +6,16 @@
 // how oidc-provider detects a replayed code (RFC 6749 §4.1.2) or a rotated refresh token
 // (RFC 9700 §4.14.2).
 import type { Clock } from '../core/clock.ts';
-import { type Ctx, type Db, hotQuery, hotStatement, type RowValues } from '../db/index.ts';
+import type { Logger } from '../core/context.ts';
+import {
+  type Ctx,
+  createSharedCache,
+  type Db,
+  hotQuery,
+  hotStatement,
+  type Notifications,
+  type RowValues,
+} from '../db/index.ts';
 import type { ClientMetadataResolver } from './client-metadata.ts';
 
 /** What oidc-provider hands us and expects back: its model's fields, opaque to us. */
@@ -40,7 +49,20 @@ export interface OauthAdapterDeps {
     isServiceAccountClient(clientId: string): boolean;
     metadataOf(clientId: string): Promise<Record<string, unknown> | undefined>;
   };
+  /**
+   * Keeps stored clients' registrations in memory, dropped on every node when one is saved
+   * again or destroyed (the `oauth_clients` channel). Without it every find reads the row.
+   */
+  readonly clientCache?: {
+    readonly notifications: Notifications;
+    readonly log: Logger;
+    readonly enabled: boolean;
+    readonly ttlMs: number;
+    readonly maxEntries: number;
+  };
 }
+
+const CLIENT_CHANNEL = 'oauth_clients';
 
 type Lookup = 'id' | 'uid' | 'user_code';
 
@@ -124,6 +146,43 @@ const destroyArtifact = hotStatement('gatehouse_oauth_artifact_destroy', (db) =>
 export function createOauthAdapter(deps: OauthAdapterDeps): new (name: string) => OauthAdapter {
   const { db, clock } = deps;
   const owner = { db };
+  // Every token request reads its client; registrations change rarely (a dynamic
+  // registration, a deleted client). The row's JSON is what is kept: each find parses its
+  // own copy, since oidc-provider may keep or change the object it is handed.
+  const clients =
+    deps.clientCache &&
+    createSharedCache<string>(deps.clientCache.notifications, CLIENT_CHANNEL, {
+      maxEntries: deps.clientCache.enabled ? deps.clientCache.maxEntries : 0,
+    });
+  const cacheCtx: Ctx | undefined = deps.clientCache && {
+    db,
+    clock,
+    log: deps.clientCache.log,
+    requestId: 'oauth-client-cache',
+  };
+
+  async function storedClient(id: string): Promise<OauthPayload | undefined> {
+    if (!clients || !cacheCtx || !deps.clientCache) return findLive('Client', 'id', id);
+    const now = clock.now();
+    const cached = clients.get(cacheCtx, id, now);
+    if (cached !== undefined) return JSON.parse(cached) as OauthPayload;
+    // Taken before the read: a change while it runs keeps the old row out of the cache.
+    const ticket = clients.ticket();
+    const row = await liveArtifact.id(owner, ['Client', id, now]);
+    if (!row) return undefined;
+    clients.set(cacheCtx, id, row.payload_json, now + deps.clientCache.ttlMs, [id], ticket, now);
+    return payloadOf(row);
+  }
+
+  /** Drops a client's cached registration here at once and on every other node. */
+  async function clientChanged(id: string): Promise<void> {
+    if (clients && cacheCtx) await clients.invalidate(cacheCtx, id);
+  }
+
+  async function findLive(model: string, column: Lookup, value: string): Promise<OauthPayload | undefined> {
+    const row = await liveArtifact[column](owner, [model, value, clock.now()]);
+    return row ? payloadOf(row) : undefined;
+  }
 
   return class SqlOauthAdapter implements OauthAdapter {
     readonly #model: string;
@@ -143,6 +202,7 @@ export function createOauthAdapter(deps: OauthAdapterDeps): new (name: string) =
         // expiresIn is in seconds; the column, like every time we store, is epoch ms.
         typeof expiresIn === 'number' ? clock.now() + Math.round(expiresIn * 1000) : null,
       ]);
+      if (this.#model === 'Client') await clientChanged(id);
     }
 
     find(id: string): Promise<OauthPayload | undefined> {
@@ -150,17 +210,18 @@ export function createOauthAdapter(deps: OauthAdapterDeps): new (name: string) =
         if (deps.clientDocuments?.isDocumentUrl(id)) return deps.clientDocuments.resolve(id);
         if (deps.serviceAccountClients?.isServiceAccountClient(id))
           return deps.serviceAccountClients.metadataOf(id);
+        return storedClient(id);
       }
-      return this.#findLive('id', id);
+      return findLive(this.#model, 'id', id);
     }
 
     /** Device flow (RFC 8628 §3.3): the code the user types on the verification page. */
     findByUserCode(userCode: string): Promise<OauthPayload | undefined> {
-      return this.#findLive('user_code', userCode);
+      return findLive(this.#model, 'user_code', userCode);
     }
 
     findByUid(uid: string): Promise<OauthPayload | undefined> {
-      return this.#findLive('uid', uid);
+      return findLive(this.#model, 'uid', uid);
     }
 
     async consume(id: string): Promise<void> {
@@ -169,6 +230,7 @@ export function createOauthAdapter(deps: OauthAdapterDeps): new (name: string) =
 
     async destroy(id: string): Promise<void> {
       await destroyArtifact(owner, [this.#model, id]);
+      if (this.#model === 'Client') await clientChanged(id);
     }
 
     /**
@@ -178,15 +240,6 @@ export function createOauthAdapter(deps: OauthAdapterDeps): new (name: string) =
      */
     async revokeByGrantId(grantId: string): Promise<void> {
       await db.deleteFrom('oauth_artifacts').where('grant_id', '=', grantId).execute();
-    }
-
-    async #findLive(column: Lookup, value: string): Promise<OauthPayload | undefined> {
-      const row = await liveArtifact[column](owner, [this.#model, value, clock.now()]);
-      if (!row) return undefined;
-      const payload = JSON.parse(row.payload_json) as OauthPayload;
-      // oidc-provider reads `consumed` as epoch seconds, like every time in its payloads.
-      if (row.consumed_at !== null) payload.consumed = Math.floor(row.consumed_at / 1000);
-      return payload;
     }
   };
 }
@@ -201,6 +254,13 @@ export async function purgeExpiredOauthArtifacts(ctx: Ctx): Promise<number> {
     .where('expires_at', '<=', ctx.clock.now())
     .executeTakeFirst();
   return Number(result.numDeletedRows);
+}
+
+function payloadOf(row: LiveRow): OauthPayload {
+  const payload = JSON.parse(row.payload_json) as OauthPayload;
+  // oidc-provider reads `consumed` as epoch seconds, like every time in its payloads.
+  if (row.consumed_at !== null) payload.consumed = Math.floor(row.consumed_at / 1000);
+  return payload;
 }
 
 function stringField(payload: OauthPayload, key: string): string | null {

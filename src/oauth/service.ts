@@ -86,6 +86,7 @@ export function createOauthService(deps: OauthServiceDeps) {
     clock: deps.clock,
     clientDocuments,
     serviceAccountClients,
+    clientCache: { ...deps.credentialCache, notifications: deps.notifications, log: deps.log },
   });
   const consents = createConsents({
     audit: deps.audit,

@@ -1,11 +1,12 @@
 // oidc-provider's storage adapter on both databases: what it stores comes back, expiry and
 // consumption are enforced on read, revoking a grant reaches every model, and a second node
-// (its own connection) sees the first one's writes.
+// (its own connection) sees the first one's writes; stored clients are kept in memory and
+// dropped on every node when they change.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { it } from 'node:test';
 import { DAY, HOUR, MINUTE, SECOND } from '../../src/core/clock.ts';
-import { openDb } from '../../src/db/index.ts';
+import { type DbHandle, openDb } from '../../src/db/index.ts';
 import { createOauthAdapter, purgeExpiredOauthArtifacts } from '../../src/oauth/adapter.ts';
 import type { TestApp } from '../helpers/app.ts';
 import { describeEachBackend } from '../helpers/each-backend.ts';
@@ -253,4 +254,70 @@ describeEachBackend('oauth storage adapter', (get) => {
       .execute();
     assert.deepEqual(left, []);
   });
+
+  it('keeps a stored client in memory, and every node drops it when it is saved again or destroyed', async (test) => {
+    const t = get();
+    // PostgreSQL: a second node with its own connection and listener. SQLite is one node.
+    const other = t.kind === 'postgres' ? openDb(t.testDatabase.config, silentLogger) : undefined;
+    test.after(() => other?.close());
+    const cachingNode = (handle: DbHandle) =>
+      createOauthAdapter({
+        db: handle.db,
+        clock: t.clock,
+        clientCache: {
+          notifications: handle.notifications,
+          log: silentLogger,
+          enabled: true,
+          ttlMs: HOUR,
+          maxEntries: 100,
+        },
+      });
+    const NodeA = cachingNode(t.services.database);
+    const NodeB = cachingNode(other ?? t.services.database);
+    const listening = (other ?? t.services.database).notifications;
+    const heard: string[] = [];
+    listening.subscribe('oauth_clients', (tag) => heard.push(tag));
+    await until(() => listening.isLive());
+    const id = newId('client');
+    const registration = { client_id: id, redirect_uris: ['https://app.example/cb'] };
+
+    await new NodeA('Client').upsert(id, registration);
+    // A read that overlaps the registration's own notification is not kept (the cache's
+    // ticket), so B reads once that has arrived.
+    await until(() => heard.includes(id));
+    assert.deepEqual(await new NodeB('Client').find(id), registration);
+    // Changed behind the adapter's back: the node answers from memory.
+    await t.services.database.db
+      .updateTable('oauth_artifacts')
+      .set({ payload_json: JSON.stringify({ ...registration, client_name: 'changed in SQL' }) })
+      .where('model', '=', 'Client')
+      .where('id', '=', id)
+      .execute();
+    assert.deepEqual(await new NodeB('Client').find(id), registration);
+    // Each find hands out its own copy.
+    const copy = await new NodeB('Client').find(id);
+    (copy as Record<string, unknown>).client_name = 'mutated by the caller';
+    assert.deepEqual(await new NodeB('Client').find(id), registration);
+
+    const renamed = { ...registration, client_name: 'Renamed' };
+    await new NodeA('Client').upsert(id, renamed);
+    await until(async () => (await new NodeB('Client').find(id))?.client_name === 'Renamed');
+
+    await new NodeA('Client').destroy(id);
+    await until(async () => (await new NodeB('Client').find(id)) === undefined);
+    // Only registrations are kept: other models are read every time.
+    const code = newId('code');
+    await new NodeA('AuthorizationCode').upsert(code, { jti: code }, LONG_LIVED_S);
+    await t.services.database.db.deleteFrom('oauth_artifacts').where('id', '=', code).execute();
+    assert.equal(await new NodeB('AuthorizationCode').find(code), undefined);
+  });
 });
+
+/** Waits up to a second (the cross-node bound) for `check` to hold. */
+async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 1000;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail('not within 1 second');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
