@@ -1,7 +1,8 @@
 // One-row lookups and single-statement writes on hot paths (every uncached credential, every
 // token request's artifacts), run below Kysely: compiling a query and passing it through
-// Kysely's executor (connection provider, mutex, result plumbing) cost more than running it. The SQL is still written with Kysely, once, in
-// the capability's store, and compiled once per database.
+// Kysely's executor (connection provider, mutex, result plumbing) cost more than running it.
+// The SQL is still written with Kysely, once, in the capability's store, and compiled once
+// per database.
 //   SQLite: the prepared statement runs synchronously when no transaction is open on the
 //     connection (one is open while another request's withTx holds it; then Kysely queues
 //     the read behind it, as for any other query).
