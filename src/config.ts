@@ -28,9 +28,9 @@ export interface Config {
   /** Cookies get Secure and the __Host- prefix when the public URL is https. */
   readonly secureCookies: boolean;
   /**
-   * The in-process caches of verified API keys and of members' roles. Entries are dropped on
-   * every node when what they say changes; ttlMs bounds them even so. Disabled: every
-   * request reads the database.
+   * The in-process caches of verified credentials, members' roles and stored OAuth clients.
+   * Entries are dropped on every node when what they say changes; ttlMs bounds them even so.
+   * Disabled: every request reads the database.
    */
   readonly credentialCache: {
     readonly enabled: boolean;
@@ -142,7 +142,7 @@ export const variables: readonly VariableSpec[] = [
   {
     name: 'GATEHOUSE_CREDENTIAL_CACHE_SECONDS',
     description:
-      'Longest a verified API key or a member’s role stays cached in a node (changes reach every node at once regardless); 0 turns the caches off.',
+      'Longest a verified API key, session or access token, a member’s role or an OAuth client’s registration stays cached in a node (changes reach every node at once regardless); 0 turns the caches off.',
     defaultText: '300',
     secret: false,
   },
