@@ -64,6 +64,8 @@ const configuration: Configuration = {
   enabledJWA: { idTokenSigningAlgValues: ['ES256'] },
   scopes: ['openid', 'offline_access', ...scope.split(' ')],
   rotateRefreshToken: true,
+  // Gatehouse's setting: refresh tokens outlive the sign-in session (src/oauth/provider.ts).
+  expiresWithSession: async () => false,
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },

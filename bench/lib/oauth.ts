@@ -74,10 +74,11 @@ export function refreshBodyPrefix(resource: string): string {
  * Mints `count` refresh tokens as the library's authorization-code grant would after a user
  * signed in and consented: per token its own sign-in session (the library's Session, holding
  * the grant for the client), its own Grant (the scope for the one resource, as Gatehouse's
- * consent page makes it) and a RefreshToken bound to both. Without `offline_access` the
- * library makes refresh tokens expire with their session (expiresWithSession), so each refresh
- * finds the session again, as it does for tokens issued through /oauth/authorize. Everything
- * is saved through the provider's adapter: Gatehouse's database, or B-OP's memory.
+ * consent page makes it) and a RefreshToken bound to both. Gatehouse's refresh tokens do not
+ * expire with the library's session (src/oauth/provider.ts, expiresWithSession; B-OP is given
+ * the same setting), so a refresh does not look the session up, as for tokens issued through
+ * /oauth/authorize. Everything is saved through the provider's adapter: Gatehouse's database,
+ * or B-OP's memory.
  */
 export async function mintRefreshTokens(
   provider: Provider,
@@ -107,7 +108,6 @@ export async function mintRefreshTokens(
       accountId: spec.accountId,
       authTime: session.authTime(),
       client,
-      expiresWithSession: true,
       grantId,
       gty: 'authorization_code',
       resource: spec.resource,

@@ -216,6 +216,11 @@ export async function createOauthProvider(options: OauthProviderOptions): Promis
     // A client that holds the refresh_token grant gets a refresh token; the library's default
     // also wants the `offline_access` scope, which OAuth-only clients (MCP, the CLI) do not ask for.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // And it outlives the library's sign-in session (its cookie, a day long): without
+    // `offline_access` the library would tie it to that session, and an MCP client or the CLI
+    // would have to send its user through the browser again every day. A refresh token ends
+    // with its own lifetime, its grant's, or a revocation (/v1/me/grants, replay detection).
+    expiresWithSession: async () => false,
     extraClientMetadata: {
       // Registered by nothing but this validator: marks, and checks, dynamic registrations.
       properties: ['gatehouse_registration'],

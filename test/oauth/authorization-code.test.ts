@@ -229,6 +229,33 @@ describeEachBackend('OAuth authorization code flow', (app) => {
     assert.equal(afterReplay.statusCode, 400, afterReplay.body);
   });
 
+  it("keeps refresh tokens working after the library's sign-in session has ended", async () => {
+    const t = app();
+    const { admin } = await setUpOrgWithAdmin(t, 'ac-offline');
+    const clientId = await registerMcpClient(t);
+    const redirectUri = 'http://127.0.0.1:50124/callback';
+    const request = { clientId, redirectUri, resource: MCP_RESOURCE, scope: 'projects:read' };
+    const { verifier, challenge } = pkce();
+    const { callback } = await authorize(t, admin, request, 'approve', challenge);
+    const code = callback.searchParams.get('code')!;
+    const tokens = await redeem(t, clientId, code, redirectUri, verifier, MCP_RESOURCE);
+    assert.equal(tokens.statusCode, 200, tokens.body);
+    // The library's session (its own cookie, a day long) is gone, as after a day or a sign-out:
+    // an MCP client or the CLI keeps refreshing for as long as the refresh token lives.
+    const sessions = await t.services.database.db
+      .deleteFrom('oauth_artifacts')
+      .where('model', '=', 'Session')
+      .executeTakeFirst();
+    assert.ok(Number(sessions.numDeletedRows) >= 1, 'the sign-in left a session');
+    const refreshed = await exchange(t, clientId, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.json().refresh_token,
+      resource: MCP_RESOURCE,
+    });
+    assert.equal(refreshed.statusCode, 200, refreshed.body);
+    assert.equal((await verifyAccessToken(t, refreshed.json().access_token)).payload.sub, admin.userId);
+  });
+
   it('sends a signed-out browser to /login, then back through consent; a denial reaches the client as access_denied', async () => {
     const t = app();
     const { admin } = await setUpOrgWithAdmin(t, 'ac-login');
