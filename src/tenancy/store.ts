@@ -4,7 +4,7 @@
 import type { ErrorDefinition } from '../core/errors.ts';
 import { GatehouseError } from '../core/errors.ts';
 import type { MembershipsTable, OrgsTable, UsersTable } from '../db/index.ts';
-import { type Ctx, isUniqueViolation } from '../db/index.ts';
+import { type Ctx, hotQuery, isUniqueViolation } from '../db/index.ts';
 
 export type OrgRow = OrgsTable;
 export type UserRow = UsersTable;
@@ -93,8 +93,40 @@ export function selectSsoRequiredOrgsOfUser(ctx: Ctx, userId: string) {
     .execute();
 }
 
-export function selectUserById(ctx: Ctx, id: string): Promise<UserRow | undefined> {
-  return ctx.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+/**
+ * A user by id, below Kysely (db/hot-query.ts): read on every token request that names one
+ * (oidc-provider's findAccount on each refresh and code exchange), and by every member lookup.
+ */
+const userById = hotQuery(
+  'gatehouse_user_by_id',
+  (db) =>
+    db
+      .selectFrom('users')
+      .select([
+        'id',
+        'email',
+        'email_normalized',
+        'name',
+        'status',
+        'password_hash',
+        'created_at',
+        'updated_at',
+      ])
+      .where('id', '=', ''),
+  (values): UserRow => ({
+    id: values[0] as string,
+    email: values[1] as string,
+    email_normalized: values[2] as string,
+    name: values[3] as string,
+    status: values[4] as string,
+    password_hash: values[5] as string | null,
+    created_at: values[6] as number,
+    updated_at: values[7] as number,
+  }),
+);
+
+export function selectUserById(ctx: Ctx, id: string): UserRow | undefined | Promise<UserRow | undefined> {
+  return userById(ctx, [id]);
 }
 
 export function selectUserByEmail(ctx: Ctx, emailNormalized: string): Promise<UserRow | undefined> {
