@@ -149,34 +149,31 @@ export function createOauthAdapter(deps: OauthAdapterDeps): new (name: string) =
   // Every token request reads its client; registrations change rarely (a dynamic
   // registration, a deleted client). The row's JSON is what is kept: each find parses its
   // own copy, since oidc-provider may keep or change the object it is handed.
-  const clients =
-    deps.clientCache &&
-    createSharedCache<string>(deps.clientCache.notifications, CLIENT_CHANNEL, {
+  const clients = deps.clientCache && {
+    cache: createSharedCache<string>(deps.clientCache.notifications, CLIENT_CHANNEL, {
       maxEntries: deps.clientCache.enabled ? deps.clientCache.maxEntries : 0,
-    });
-  const cacheCtx: Ctx | undefined = deps.clientCache && {
-    db,
-    clock,
-    log: deps.clientCache.log,
-    requestId: 'oauth-client-cache',
+    }),
+    ttlMs: deps.clientCache.ttlMs,
+    ctx: { db, clock, log: deps.clientCache.log, requestId: 'oauth-client-cache' } satisfies Ctx,
   };
 
   async function storedClient(id: string): Promise<OauthPayload | undefined> {
-    if (!clients || !cacheCtx || !deps.clientCache) return findLive('Client', 'id', id);
+    if (!clients) return findLive('Client', 'id', id);
+    const { cache, ctx, ttlMs } = clients;
     const now = clock.now();
-    const cached = clients.get(cacheCtx, id, now);
+    const cached = cache.get(ctx, id, now);
     if (cached !== undefined) return JSON.parse(cached) as OauthPayload;
     // Taken before the read: a change while it runs keeps the old row out of the cache.
-    const ticket = clients.ticket();
+    const ticket = cache.ticket();
     const row = await liveArtifact.id(owner, ['Client', id, now]);
     if (!row) return undefined;
-    clients.set(cacheCtx, id, row.payload_json, now + deps.clientCache.ttlMs, [id], ticket, now);
+    cache.set(ctx, id, row.payload_json, now + ttlMs, [id], ticket, now);
     return payloadOf(row);
   }
 
   /** Drops a client's cached registration here at once and on every other node. */
   async function clientChanged(id: string): Promise<void> {
-    if (clients && cacheCtx) await clients.invalidate(cacheCtx, id);
+    if (clients) await clients.cache.invalidate(clients.ctx, id);
   }
 
   async function findLive(model: string, column: Lookup, value: string): Promise<OauthPayload | undefined> {
