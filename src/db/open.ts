@@ -122,6 +122,15 @@ function openPostgres(url: string, poolSize: number, log: Logger): Kysely<Databa
   // A terminated idle connection emits 'error' on the pool; unhandled, it would end the
   // process. The pool drops that client and the next query opens a fresh one.
   pool.on('error', (error) => log.warn({ err: { message: error.message } }, 'database connection lost'));
+  // While a client is checked out (a transaction, a query in flight) the pool takes its error
+  // listener off, and Kysely adds none: a connection killed then would emit 'error' with no
+  // listener and end the process. The query that was running, or the transaction's next one,
+  // fails with the error already; the pool drops the dead client when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', (error) =>
+      log.debug({ err: { message: error.message } }, 'checked-out connection lost'),
+    );
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   registerRawConnection(db, { kind: 'postgres', pool });
   return db;
