@@ -57,6 +57,8 @@ export interface KeyLookupStats {
 
 const PREFIX = 'gk_';
 
+type Verification = VerifiedKey | GatehouseError | Promise<VerifiedKey | GatehouseError>;
+
 export function createKeyVerifier(deps: {
   notifications: Notifications;
   cache: KeyCacheConfig;
@@ -104,16 +106,16 @@ export function createKeyVerifier(deps: {
     digest: string,
     now: number,
     tickets: Tickets,
-  ) {
-    if (!row) throw refuse(apiKeyErrors.unknownKey, digest, now, tickets.refused);
+  ): VerifiedKey | GatehouseError {
+    if (!row) return refuse(apiKeyErrors.unknownKey, digest, now, tickets.refused);
     if (!constantTimeEqualDigests(digest, row.secret_digest))
-      throw refuse(apiKeyErrors.wrongSecret, digest, now, tickets.refused);
-    if (row.revoked_at !== null) throw refuse(apiKeyErrors.revoked, digest, now, tickets.refused);
+      return refuse(apiKeyErrors.wrongSecret, digest, now, tickets.refused);
+    if (row.revoked_at !== null) return refuse(apiKeyErrors.revoked, digest, now, tickets.refused);
     if (row.expires_at !== null && now >= row.expires_at)
-      throw refuse(apiKeyErrors.expired, digest, now, tickets.refused);
+      return refuse(apiKeyErrors.expired, digest, now, tickets.refused);
     // Not remembered: the owner may be reactivated.
     const key = toVerified(row, row.read_only === 1);
-    if (!key) throw refusalOf(apiKeyErrors.ownerInactive);
+    if (!key) return refusalOf(apiKeyErrors.ownerInactive);
     const until = Math.min(now + config.ttlMs, row.expires_at ?? Number.POSITIVE_INFINITY);
     verified.set(ctx, digest, key, until, [row.id, key.principal.id, row.org_id], tickets.verified, now);
     usage.record(row.id, now);
@@ -121,7 +123,7 @@ export function createKeyVerifier(deps: {
   }
 
   /** One store lookup; synchronous where the store answers synchronously (SQLite). */
-  function lookUp(ctx: Ctx, keyId: string, digest: string, now: number): VerifiedKey | Promise<VerifiedKey> {
+  function lookUp(ctx: Ctx, keyId: string, digest: string, now: number): Verification {
     // Taken before the read: an invalidation while it runs keeps its result out of the cache.
     const tickets: Tickets = { verified: verified.ticket(), refused: refused.ticket() };
     stats.storeLookups += 1;
@@ -132,11 +134,11 @@ export function createKeyVerifier(deps: {
   }
 
   /**
-   * Verifies a presented `gk_` token; throws the error that says exactly what is wrong with
-   * it. A cached key is answered synchronously; format and checksum are checked before
-   * anything reaches the database.
+   * Verifies a presented `gk_` token, or returns the error that says exactly what is wrong
+   * with it (returned, not thrown: see CredentialKind.resolve). A cached key is answered
+   * synchronously; format and checksum are checked before anything reaches the database.
    */
-  function verify(ctx: Ctx, token: string): VerifiedKey | Promise<VerifiedKey> {
+  function verify(ctx: Ctx, token: string): Verification {
     const now = ctx.clock.now();
     const digest = digestSecret(token);
     // A cached key was parsed and checked when it was verified: the digest of the whole
@@ -149,11 +151,11 @@ export function createKeyVerifier(deps: {
     }
     const parsed = parseToken(token, PREFIX);
     if (!parsed.ok)
-      throw refusalOf(parsed.reason === 'malformed' ? apiKeyErrors.malformed : apiKeyErrors.badChecksum);
+      return refusalOf(parsed.reason === 'malformed' ? apiKeyErrors.malformed : apiKeyErrors.badChecksum);
     const known = refused.get(digest, now);
     if (known !== undefined) {
       stats.negativeHits += 1;
-      throw refusalOf(known);
+      return refusalOf(known);
     }
     return lookUp(ctx, parsed.keyId, digest, now);
   }

@@ -3,6 +3,7 @@
 // CredentialKind and is listed by hand in services.ts. Nothing after the resolver branches
 // on the kind.
 import type { Principal } from '../core/context.ts';
+import type { GatehouseError } from '../core/errors.ts';
 import type { Ctx } from '../db/index.ts';
 
 /**
@@ -35,15 +36,16 @@ export interface CredentialKind {
   /** The raw credential if this kind recognises one in the request. No I/O. */
   extract(presented: PresentedCredentials): string | undefined;
   /**
-   * Verifies the credential; throws an authn error (401) when it is not valid. May answer
+   * Verifies the credential. A refusal (an authn error, 401) is returned or thrown; a kind on
+   * the hot path returns it, because a throw costs V8 a walk of the stack to record where it
+   * came from, which made a flood of bad keys cost twice a valid one. May answer
    * synchronously (a cache hit), which spares the hot path a promise.
    */
-  resolve(
-    ctx: Ctx,
-    credential: string,
-    presented: PresentedCredentials,
-  ): ResolvedCredential | Promise<ResolvedCredential>;
+  resolve(ctx: Ctx, credential: string, presented: PresentedCredentials): Resolution;
 }
+
+/** A verified credential or its refusal, now or once the store has answered. */
+export type Resolution = ResolvedCredential | GatehouseError | Promise<ResolvedCredential | GatehouseError>;
 
 /**
  * The org a credential is bound to (API keys), and the role its owner holds there, read

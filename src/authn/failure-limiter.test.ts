@@ -37,6 +37,9 @@ describe('failure limiter', () => {
       },
     );
     assert.equal(refusal(() => limiter.check('10.0.0.1', NOW + 30_500))?.retryAfter, '30');
+    // The same refusal returned instead of thrown, for forward auth's hot path.
+    assert.equal(limiter.refusal('10.0.0.1', NOW + 30_500)?.headers?.['retry-after'], '30');
+    assert.equal(limiter.refusal('10.0.0.2', NOW + 30_500), undefined, 'another address');
     assert.equal(
       refusal(() => limiter.check('10.0.0.1', NOW + 60_000)),
       undefined,

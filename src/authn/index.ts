@@ -5,12 +5,14 @@ export type {
   CredentialKind,
   CredentialTransport,
   PresentedCredentials,
+  Resolution,
   ResolvedCredential,
   ResourceSurface,
 } from './credential-kind.ts';
 export { authnErrors } from './errors.ts';
 export { createFailureLimiter, type FailureLimitConfig, type FailureLimiter } from './failure-limiter.ts';
 export {
+  type Attempt,
   type Authenticated,
   bearerToken,
   type CredentialResolver,

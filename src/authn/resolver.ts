@@ -6,6 +6,7 @@ import type {
   CredentialKind,
   CredentialTransport,
   PresentedCredentials,
+  Resolution,
   ResolvedCredential,
 } from './credential-kind.ts';
 import { authnErrors } from './errors.ts';
@@ -13,13 +14,23 @@ import type { FailureLimiter } from './failure-limiter.ts';
 
 export type Authenticated = Authentication | undefined;
 
+/** Who is calling, or the refusal that answers them, now or once the store has answered. */
+export type Attempt = Authenticated | GatehouseError | Promise<Authenticated | GatehouseError>;
+
 export interface CredentialResolver {
   /**
-   * undefined when the request carries no credential at all (anonymous). Answers
-   * synchronously when the credential kind did (a cached credential): on the hot path a
-   * promise per request is a measurable share of the whole request.
+   * undefined when the request carries no credential at all (anonymous); throws (or rejects
+   * with) the refusal. Answers synchronously when the credential kind did (a cached
+   * credential): on the hot path a promise per request is a measurable share of the whole
+   * request.
    */
   authenticate(ctx: Ctx, carrier: CredentialCarrier): Authenticated | Promise<Authenticated>;
+  /**
+   * The same, with the refusal returned instead of thrown: what forward auth uses, where a
+   * flood of bad credentials would otherwise pay for a throw on every request. Errors that are
+   * not refusals (the database is down) are still thrown.
+   */
+  attempt(ctx: Ctx, carrier: CredentialCarrier): Attempt;
 }
 
 /**
@@ -36,47 +47,78 @@ export function createCredentialResolver(
     ...kinds.filter((k) => k.transport === 'cookie'),
   ];
 
-  function refused(ctx: Ctx, error: unknown): unknown {
-    if (isGatehouseError(error) && error.status === 401) limiter.recordFailure(ctx.ip, ctx.clock.now());
+  function refused(ctx: Ctx, error: GatehouseError): GatehouseError {
+    if (error.status === 401) limiter.recordFailure(ctx.ip, ctx.clock.now());
     return error;
   }
 
-  return {
-    authenticate(ctx, carrier) {
-      const { authorization, cookies, surface } = carrier;
-      let bearer: string | undefined;
-      if (authorization !== undefined) {
-        limiter.check(ctx.ip, ctx.clock.now());
-        bearer = bearerToken(authorization);
-        if (bearer === undefined)
-          throw refused(
-            ctx,
-            new GatehouseError(authnErrors.malformedAuthorization, { field: 'Authorization' }),
-          );
-      }
-      const presented: PresentedCredentials = { bearer, cookies, surface };
-      for (const kind of ordered) {
-        const credential = kind.extract(presented);
-        if (credential === undefined) continue;
-        if (kind.transport === 'cookie') limiter.check(ctx.ip, ctx.clock.now());
-        let answer: ReturnType<CredentialKind['resolve']>;
-        try {
-          answer = kind.resolve(ctx, credential, presented);
-        } catch (error) {
-          throw refused(ctx, error);
-        }
-        const { transport } = kind;
-        if (!(answer instanceof Promise)) return authenticated(answer, transport, credential);
-        return answer.then(
-          (resolved) => authenticated(resolved, transport, credential),
-          (error: unknown) => {
-            throw refused(ctx, error);
-          },
+  /** A kind's answer as the resolver's: refusals counted and returned, the credential recorded. */
+  function settled(
+    ctx: Ctx,
+    answer: ResolvedCredential | GatehouseError,
+    transport: CredentialTransport,
+    credential: string,
+  ): Authentication | GatehouseError {
+    return answer instanceof GatehouseError
+      ? refused(ctx, answer)
+      : authenticated(answer, transport, credential);
+  }
+
+  /** A refusal a kind threw (the kinds off the hot path throw theirs) is returned like the others. */
+  function caught(ctx: Ctx, error: unknown): GatehouseError {
+    if (isGatehouseError(error)) return refused(ctx, error);
+    throw error;
+  }
+
+  function attempt(ctx: Ctx, carrier: CredentialCarrier): Attempt {
+    const { authorization, cookies, surface } = carrier;
+    let bearer: string | undefined;
+    if (authorization !== undefined) {
+      const overLimit = limiter.refusal(ctx.ip, ctx.clock.now());
+      if (overLimit) return overLimit;
+      bearer = bearerToken(authorization);
+      if (bearer === undefined)
+        return refused(
+          ctx,
+          new GatehouseError(authnErrors.malformedAuthorization, { field: 'Authorization' }),
         );
+    }
+    const presented: PresentedCredentials = { bearer, cookies, surface };
+    for (const kind of ordered) {
+      const credential = kind.extract(presented);
+      if (credential === undefined) continue;
+      if (kind.transport === 'cookie') {
+        const overLimit = limiter.refusal(ctx.ip, ctx.clock.now());
+        if (overLimit) return overLimit;
       }
-      if (bearer !== undefined)
-        throw refused(ctx, new GatehouseError(authnErrors.unsupportedCredential, { field: 'Authorization' }));
-      return undefined;
+      let answer: Resolution;
+      try {
+        answer = kind.resolve(ctx, credential, presented);
+      } catch (error) {
+        return caught(ctx, error);
+      }
+      const { transport } = kind;
+      if (!(answer instanceof Promise)) return settled(ctx, answer, transport, credential);
+      return answer.then(
+        (resolved) => settled(ctx, resolved, transport, credential),
+        (error: unknown) => caught(ctx, error),
+      );
+    }
+    if (bearer !== undefined)
+      return refused(ctx, new GatehouseError(authnErrors.unsupportedCredential, { field: 'Authorization' }));
+    return undefined;
+  }
+
+  return {
+    attempt,
+    authenticate(ctx, carrier) {
+      const answer = attempt(ctx, carrier);
+      if (answer instanceof GatehouseError) throw answer;
+      if (!(answer instanceof Promise)) return answer;
+      return answer.then((found) => {
+        if (found instanceof GatehouseError) throw found;
+        return found;
+      });
     },
   };
 }

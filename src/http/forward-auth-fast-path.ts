@@ -14,6 +14,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
 import type { Authenticated, CredentialResolver } from '../authn/index.ts';
 import type { Clock } from '../core/clock.ts';
+import { GatehouseError } from '../core/errors.ts';
 import type { Ctx, Db } from '../db/index.ts';
 import type { TenancyService } from '../tenancy/index.ts';
 import {
@@ -33,6 +34,8 @@ import { API_HEADERS, jsonErrorAnswer } from './v1-surface.ts';
 
 /** Answers the request and returns true, or returns false and leaves it untouched for Fastify. */
 export type FastPath = (request: IncomingMessage, response: ServerResponse) => boolean;
+
+type Verdict = CheckVerdict | GatehouseError | Promise<CheckVerdict | GatehouseError>;
 
 export interface ForwardAuthFastPath {
   readonly handle: FastPath;
@@ -79,16 +82,18 @@ export function createForwardAuthFastPath(deps: ForwardAuthFastPathDeps): Forwar
   }
 
   // No closure made per request here: under tsx each named one is given its name through
-  // defineProperty (esbuild's keepNames), which showed in the check's CPU profile.
-  function verdictFor(ctx: Ctx, request: IncomingMessage): CheckVerdict | Promise<CheckVerdict> {
+  // defineProperty (esbuild's keepNames), which showed in the check's CPU profile. A refused
+  // credential comes back as a value, not a throw (CredentialResolver.attempt).
+  function verdictFor(ctx: Ctx, request: IncomingMessage): Verdict {
     const writes = checksWrite(request.method as string, request.headers);
-    const auth = resolver.authenticate(ctx, {
+    const auth = resolver.attempt(ctx, {
       authorization: request.headers.authorization,
       cookies: NO_COOKIES,
       surface: 'api',
     });
+    if (auth instanceof GatehouseError) return auth;
     return auth instanceof Promise
-      ? auth.then((found) => decide(ctx, found, writes))
+      ? auth.then((found) => (found instanceof GatehouseError ? found : decide(ctx, found, writes)))
       : decide(ctx, auth, writes);
   }
 
@@ -104,6 +109,10 @@ export function createForwardAuthFastPath(deps: ForwardAuthFastPathDeps): Forwar
 
   function allowed(ctx: Ctx, verdict: CheckVerdict): Answer {
     return [200, headerList(ctx, identityHeaders(verdict)), JSON.stringify(checkBody(verdict))];
+  }
+
+  function answerFor(ctx: Ctx, verdict: CheckVerdict | GatehouseError): Answer {
+    return verdict instanceof GatehouseError ? refused(ctx, verdict) : allowed(ctx, verdict);
   }
 
   function refused(ctx: Ctx, thrown: unknown): Answer {
@@ -160,7 +169,7 @@ export function createForwardAuthFastPath(deps: ForwardAuthFastPathDeps): Forwar
       userAgent,
     };
     drain.enter();
-    let verdict: CheckVerdict | Promise<CheckVerdict>;
+    let verdict: Verdict;
     try {
       verdict = verdictFor(ctx, request);
     } catch (error) {
@@ -169,10 +178,10 @@ export function createForwardAuthFastPath(deps: ForwardAuthFastPathDeps): Forwar
     }
     if (verdict instanceof Promise)
       verdict.then(
-        (found) => finish(ctx, response, started, () => allowed(ctx, found)),
+        (found) => finish(ctx, response, started, () => answerFor(ctx, found)),
         (error: unknown) => finish(ctx, response, started, () => refused(ctx, error)),
       );
-    else finish(ctx, response, started, () => allowed(ctx, verdict));
+    else finish(ctx, response, started, () => answerFor(ctx, verdict));
     return true;
   };
   return { handle, answered: () => answered };

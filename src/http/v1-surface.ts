@@ -43,18 +43,13 @@ export function jsonErrorAnswer(thrown: unknown, requestId: string, log: Logger)
     error.status === 401
       ? { 'www-authenticate': 'Bearer realm="gatehouse"', ...error.headers }
       : { ...error.headers };
-  return {
-    status: error.status,
-    headers,
-    body: {
-      error: {
-        code: error.code,
-        message: error.message,
-        ...(error.field ? { field: error.field } : {}),
-        request_id: requestId,
-      },
-    },
-  };
+  // Two literals rather than a conditional spread between properties: the same hidden-class
+  // trap as above.
+  const { code, message, field } = error;
+  const body = field
+    ? { code, message, field, request_id: requestId }
+    : { code, message, request_id: requestId };
+  return { status: error.status, headers, body: { error: body } };
 }
 
 export function sendJsonError(request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
