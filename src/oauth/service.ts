@@ -87,6 +87,8 @@ export function createOauthService(deps: OauthServiceDeps) {
     clientDocuments,
     serviceAccountClients,
     clientCache: { ...deps.credentialCache, notifications: deps.notifications, log: deps.log },
+    // The library keeps its request context in its own AsyncLocalStorage (Provider.ctx).
+    currentRequest: () => (provider?.constructor as typeof Provider | undefined)?.ctx,
   });
   const consents = createConsents({
     audit: deps.audit,

@@ -311,6 +311,76 @@ describeEachBackend('oauth storage adapter', (get) => {
     await t.services.database.db.deleteFrom('oauth_artifacts').where('id', '=', code).execute();
     assert.equal(await new NodeB('AuthorizationCode').find(code), undefined);
   });
+
+  it("reads a refresh token's grant with it for the rest of that request only, once, and not after it changed", async () => {
+    const t = get();
+    let request: object | undefined = {};
+    const Adapter = createOauthAdapter({
+      db: t.services.database.db,
+      clock: t.clock,
+      currentRequest: () => request,
+    });
+    const Grant = new Adapter('Grant');
+    const RefreshToken = new Adapter('RefreshToken');
+    const grantId = newId('grant');
+    const grant = { jti: grantId, kind: 'Grant', accountId: 'user-1', clientId: 'client-1' };
+    await Grant.upsert(grantId, grant, LONG_LIVED_S);
+    const tokenId = newId('rt');
+    await RefreshToken.upsert(tokenId, { jti: tokenId, kind: 'RefreshToken', grantId }, LONG_LIVED_S);
+    const deleteGrantBehindAdapter = () =>
+      t.services.database.db
+        .deleteFrom('oauth_artifacts')
+        .where('model', '=', 'Grant')
+        .where('id', '=', grantId)
+        .execute();
+    const restoreGrant = () => Grant.upsert(grantId, grant, LONG_LIVED_S);
+
+    // Read together: the grant gone from the table afterwards is still what the token's read saw.
+    assert.equal((await RefreshToken.find(tokenId))?.grantId, grantId);
+    await deleteGrantBehindAdapter();
+    assert.deepEqual(await Grant.find(grantId), grant);
+    // Taken once: the next read of it goes to the table.
+    assert.equal(await Grant.find(grantId), undefined);
+
+    // Another request does not see what this one kept.
+    await restoreGrant();
+    await RefreshToken.find(tokenId);
+    request = {};
+    await deleteGrantBehindAdapter();
+    assert.equal(await Grant.find(grantId), undefined);
+
+    // Changed through the adapter in the same request: nothing kept is used.
+    await restoreGrant();
+    await RefreshToken.find(tokenId);
+    await Grant.destroy(grantId);
+    assert.equal(await Grant.find(grantId), undefined);
+    await restoreGrant();
+    await RefreshToken.find(tokenId);
+    await RefreshToken.revokeByGrantId(grantId);
+    await deleteGrantBehindAdapter();
+    assert.equal(await Grant.find(grantId), undefined);
+
+    // An expired or missing grant is read as missing, and that is kept too (the revocation
+    // above took the token with it).
+    await RefreshToken.upsert(tokenId, { jti: tokenId, kind: 'RefreshToken', grantId }, LONG_LIVED_S);
+    await Grant.upsert(grantId, grant, 60);
+    t.clock.advance(61 * SECOND);
+    await RefreshToken.find(tokenId);
+    await t.services.database.db
+      .updateTable('oauth_artifacts')
+      .set({ expires_at: t.clock.now() + HOUR })
+      .where('model', '=', 'Grant')
+      .where('id', '=', grantId)
+      .execute();
+    assert.equal(await Grant.find(grantId), undefined, 'the grant as the token read saw it: expired');
+    assert.deepEqual(await Grant.find(grantId), grant);
+
+    // Outside any request of the library's, every find reads alone.
+    request = undefined;
+    await RefreshToken.find(tokenId);
+    await deleteGrantBehindAdapter();
+    assert.equal(await Grant.find(grantId), undefined);
+  });
 });
 
 /** Waits up to a second (the cross-node bound) for `check` to hold. */
