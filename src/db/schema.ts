@@ -240,6 +240,8 @@ export interface OauthArtifactsTable {
   /** Epoch ms; null for what does not expire (registered clients). */
   expires_at: number | null;
   consumed_at: number | null;
+  /** The payload's `accountId` (a user id), for reading a token's user with it; null if none. */
+  account_id: string | null;
 }
 
 export interface OauthSigningKeysTable {

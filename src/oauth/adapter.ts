@@ -62,11 +62,70 @@ export interface OauthAdapterDeps {
     readonly maxEntries: number;
   };
   /**
-   * The oidc-provider request being served (its Koa context), if any. A refresh token or
-   * authorization code is then read together with its grant, which the library asks for next
-   * in the same request: one round trip instead of two. Without it every find reads alone.
+   * What one oidc-provider request read ahead. With it, a refresh token or authorization code
+   * is read together with its grant and its user, which the library asks for next in the same
+   * request: one round trip instead of three. Without it every find reads alone.
    */
-  readonly currentRequest?: () => object | undefined;
+  readonly readAhead?: ReadAhead;
+}
+
+/** A user read with the token issued to them: what findAccount needs to decide. */
+export interface AccountRow {
+  readonly id: string;
+  readonly email: string;
+  readonly name: string;
+  readonly status: string;
+}
+
+interface ReadAheadRows {
+  readonly Grant: LiveRow;
+  readonly Account: AccountRow;
+}
+type ReadAheadKind = keyof ReadAheadRows;
+
+/** Told apart from a row read ahead as missing (undefined): nothing was read ahead. */
+export const NOT_READ_AHEAD = Symbol('not read ahead');
+
+/**
+ * Rows read ahead for the rest of one oidc-provider request, keyed by the library's request
+ * context (Provider.ctx) so nothing outlives the request, and taken once: the next read of that
+ * row gets what was read with the token; a second read, or one after it changed here, goes to
+ * the database.
+ */
+export interface ReadAhead {
+  keep<K extends ReadAheadKind>(kind: K, id: string, row: ReadAheadRows[K] | undefined): void;
+  take<K extends ReadAheadKind>(kind: K, id: string): ReadAheadRows[K] | undefined | typeof NOT_READ_AHEAD;
+  forget(kind: ReadAheadKind, id: string): void;
+}
+
+export function createReadAhead(currentRequest: () => object | undefined): ReadAhead {
+  const kept = new WeakMap<object, Map<string, unknown>>();
+  const keyOf = (kind: ReadAheadKind, id: string) => `${kind}:${id}`;
+  return {
+    keep(kind, id, row) {
+      const request = currentRequest();
+      if (!request) return;
+      let rows = kept.get(request);
+      if (!rows) {
+        rows = new Map();
+        kept.set(request, rows);
+      }
+      rows.set(keyOf(kind, id), row);
+    },
+    take<K extends ReadAheadKind>(kind: K, id: string) {
+      const request = currentRequest();
+      const rows = request && kept.get(request);
+      const key = keyOf(kind, id);
+      if (!rows?.has(key)) return NOT_READ_AHEAD;
+      const row = rows.get(key) as ReadAheadRows[K] | undefined;
+      rows.delete(key);
+      return row;
+    },
+    forget(kind, id) {
+      const request = currentRequest();
+      if (request) kept.get(request)?.delete(keyOf(kind, id));
+    },
+  };
 }
 
 const CLIENT_CHANNEL = 'oauth_clients';
@@ -107,18 +166,22 @@ const liveArtifact: Readonly<Record<Lookup, ReturnType<typeof liveArtifactBy>>> 
 };
 
 /**
- * The models the token endpoint redeems, whose grant oidc-provider reads right after them
- * (lib/actions/grants: validateGrant).
+ * The models the token endpoint redeems, whose grant and account oidc-provider reads right
+ * after them (lib/actions/grants: validateGrant, validateAccount).
  */
-const GRANT_BOUND_MODELS: ReadonlySet<string> = new Set(['RefreshToken', 'AuthorizationCode']);
+const READ_AHEAD_MODELS: ReadonlySet<string> = new Set(['RefreshToken', 'AuthorizationCode']);
 
-interface LiveRowWithGrant extends LiveRow {
+interface LiveRowReadAhead extends LiveRow {
   readonly grant: LiveRow | undefined;
+  readonly account: AccountRow | undefined;
 }
 
-/** now (the grant's expiry), model, id, now (the artifact's): the artifact and its live grant. */
-const liveArtifactWithGrant = hotQuery(
-  'gatehouse_oauth_artifact_with_grant',
+/**
+ * now (the grant's expiry), model, id, now (the artifact's): the artifact, its live grant and
+ * the user it was issued to.
+ */
+const liveArtifactReadAhead = hotQuery(
+  'gatehouse_oauth_artifact_read_ahead',
   (db) =>
     db
       .selectFrom('oauth_artifacts as a')
@@ -128,27 +191,41 @@ const liveArtifactWithGrant = hotQuery(
           .onRef('g.id', '=', 'a.grant_id')
           .on((eb) => eb.or([eb('g.expires_at', 'is', null), eb('g.expires_at', '>', 0)])),
       )
+      .leftJoin('users as u', 'u.id', 'a.account_id')
       .select([
         'a.payload_json',
         'a.consumed_at',
         'g.payload_json as grant_payload_json',
         'g.consumed_at as grant_consumed_at',
+        'u.id as user_id',
+        'u.email as user_email',
+        'u.name as user_name',
+        'u.status as user_status',
       ])
       .where('a.model', '=', '')
       .where('a.id', '=', '')
       .where((eb) => eb.or([eb('a.expires_at', 'is', null), eb('a.expires_at', '>', 0)])),
-  (values): LiveRowWithGrant => ({
+  (values): LiveRowReadAhead => ({
     payload_json: values[0] as string,
     consumed_at: values[1] as number | null,
     grant:
       values[2] === null
         ? undefined
         : { payload_json: values[2] as string, consumed_at: values[3] as number | null },
+    account:
+      values[4] === null
+        ? undefined
+        : {
+            id: values[4] as string,
+            email: values[5] as string,
+            name: values[6] as string,
+            status: values[7] as string,
+          },
   }),
 );
 
 /**
- * model, id, payload_json, grant_id, user_code, uid, expires_at. One statement, so two nodes
+ * model, id, payload_json, grant_id, user_code, uid, expires_at, account_id. One statement, so two nodes
  * saving the same artifact cannot interleave a delete and an insert. consumed_at is left as
  * it was on replace: a model's save() writes its whole payload again, and a re-save racing a
  * consume() on another node must not undo the consumption, or a code or refresh token could
@@ -165,6 +242,7 @@ const upsertArtifact = hotStatement('gatehouse_oauth_artifact_upsert', (db) =>
       user_code: '',
       uid: '',
       expires_at: 0,
+      account_id: '',
     })
     .onConflict((oc) =>
       oc.columns(['model', 'id']).doUpdateSet((eb) => ({
@@ -173,6 +251,7 @@ const upsertArtifact = hotStatement('gatehouse_oauth_artifact_upsert', (db) =>
         user_code: eb.ref('excluded.user_code'),
         uid: eb.ref('excluded.uid'),
         expires_at: eb.ref('excluded.expires_at'),
+        account_id: eb.ref('excluded.account_id'),
       })),
     ),
 );
@@ -229,43 +308,23 @@ export function createOauthAdapter(deps: OauthAdapterDeps): new (name: string) =
     return row ? payloadOf(row) : undefined;
   }
 
-  // Grants read alongside the artifact that names them, kept for the rest of that request
-  // only (keyed by the library's request context, so nothing outlives it) and taken once:
-  // the library's next read of that grant gets this row, read in the same statement as the
-  // artifact; a second read, or one after the grant changed here, goes to the database.
-  const prefetchedGrants = new WeakMap<object, Map<string, LiveRow | undefined>>();
-
-  async function findWithGrant(model: string, id: string): Promise<OauthPayload | undefined> {
+  /** The artifact, with its grant and user kept for the library's next reads (ReadAhead). */
+  async function findReadingAhead(
+    readAhead: ReadAhead,
+    model: string,
+    id: string,
+  ): Promise<OauthPayload | undefined> {
     const now = clock.now();
-    const row = await liveArtifactWithGrant(owner, [now, model, id, now]);
+    const row = await liveArtifactReadAhead(owner, [now, model, id, now]);
     if (!row) return undefined;
     const payload = payloadOf(row);
-    const request = deps.currentRequest?.();
     const grantId = stringField(payload, 'grantId');
-    if (request && grantId !== null) {
-      let kept = prefetchedGrants.get(request);
-      if (!kept) {
-        kept = new Map();
-        prefetchedGrants.set(request, kept);
-      }
-      kept.set(grantId, row.grant);
-    }
+    if (grantId !== null) readAhead.keep('Grant', grantId, row.grant);
+    // Rows stored before the account_id column have none: their user is read the old way.
+    const accountId = stringField(payload, 'accountId');
+    if (accountId !== null && row.account?.id === accountId)
+      readAhead.keep('Account', accountId, row.account);
     return payload;
-  }
-
-  /** The grant read with its artifact in this request, once; 'none' when nothing was kept. */
-  function takePrefetchedGrant(id: string): LiveRow | undefined | 'none' {
-    const request = deps.currentRequest?.();
-    const kept = request && prefetchedGrants.get(request);
-    if (!kept?.has(id)) return 'none';
-    const row = kept.get(id);
-    kept.delete(id);
-    return row;
-  }
-
-  function grantChanged(id: string): void {
-    const request = deps.currentRequest?.();
-    if (request) prefetchedGrants.get(request)?.delete(id);
   }
 
   return class SqlOauthAdapter implements OauthAdapter {
@@ -285,9 +344,10 @@ export function createOauthAdapter(deps: OauthAdapterDeps): new (name: string) =
         stringField(payload, 'uid'),
         // expiresIn is in seconds; the column, like every time we store, is epoch ms.
         typeof expiresIn === 'number' ? clock.now() + Math.round(expiresIn * 1000) : null,
+        stringField(payload, 'accountId'),
       ]);
       if (this.#model === 'Client') await clientChanged(id);
-      if (this.#model === 'Grant') grantChanged(id);
+      if (this.#model === 'Grant') deps.readAhead?.forget('Grant', id);
     }
 
     async find(id: string): Promise<OauthPayload | undefined> {
@@ -298,11 +358,12 @@ export function createOauthAdapter(deps: OauthAdapterDeps): new (name: string) =
           return deps.serviceAccountClients.metadataOf(id);
         return storedClient(id);
       }
-      if (model === 'Grant') {
-        const kept = takePrefetchedGrant(id);
-        if (kept !== 'none') return kept && payloadOf(kept);
+      const { readAhead } = deps;
+      if (readAhead && model === 'Grant') {
+        const kept = readAhead.take('Grant', id);
+        if (kept !== NOT_READ_AHEAD) return kept && payloadOf(kept);
       }
-      if (GRANT_BOUND_MODELS.has(model) && deps.currentRequest) return findWithGrant(model, id);
+      if (readAhead && READ_AHEAD_MODELS.has(model)) return findReadingAhead(readAhead, model, id);
       return findLive(model, 'id', id);
     }
 
@@ -320,7 +381,7 @@ export function createOauthAdapter(deps: OauthAdapterDeps): new (name: string) =
     }
 
     async destroy(id: string): Promise<void> {
-      if (this.#model === 'Grant') grantChanged(id);
+      if (this.#model === 'Grant') deps.readAhead?.forget('Grant', id);
       await destroyArtifact(owner, [this.#model, id]);
       if (this.#model === 'Client') await clientChanged(id);
     }
@@ -331,7 +392,7 @@ export function createOauthAdapter(deps: OauthAdapterDeps): new (name: string) =
      * the first call leaves nothing for a concurrent request on another node to redeem.
      */
     async revokeByGrantId(grantId: string): Promise<void> {
-      grantChanged(grantId);
+      deps.readAhead?.forget('Grant', grantId);
       await db.deleteFrom('oauth_artifacts').where('grant_id', '=', grantId).execute();
     }
   };

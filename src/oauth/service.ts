@@ -11,7 +11,12 @@ import type { Logger } from '../core/context.ts';
 import type { MasterKeyRing } from '../core/envelope.ts';
 import { type Ctx, type Db, type Notifications, withTx } from '../db/index.ts';
 import { type AccessTokenKindDeps, createAccessTokenKind } from './access-tokens.ts';
-import { createOauthAdapter, purgeExpiredOauthArtifacts } from './adapter.ts';
+import {
+  createOauthAdapter,
+  createReadAhead,
+  NOT_READ_AHEAD,
+  purgeExpiredOauthArtifacts,
+} from './adapter.ts';
 import { type ClientMetadataConfig, createClientMetadataResolver } from './client-metadata.ts';
 import { selectTokenStanding } from './consent-store.ts';
 import { createConsents } from './consents.ts';
@@ -81,14 +86,15 @@ export function createOauthService(deps: OauthServiceDeps) {
     audit: deps.audit,
     onRemoved: (ctx, clientId) => accessTokens.clientRemoved(ctx, clientId),
   });
+  // The library keeps its request context in its own AsyncLocalStorage (Provider.ctx).
+  const readAhead = createReadAhead(() => (provider?.constructor as typeof Provider | undefined)?.ctx);
   const Adapter = createOauthAdapter({
     db: deps.db,
     clock: deps.clock,
     clientDocuments,
     serviceAccountClients,
     clientCache: { ...deps.credentialCache, notifications: deps.notifications, log: deps.log },
-    // The library keeps its request context in its own AsyncLocalStorage (Provider.ctx).
-    currentRequest: () => (provider?.constructor as typeof Provider | undefined)?.ctx,
+    readAhead,
   });
   const consents = createConsents({
     audit: deps.audit,
@@ -133,7 +139,12 @@ export function createOauthService(deps: OauthServiceDeps) {
       resources: [mcpResource(deps.publicUrl), apiResource(deps.publicUrl)],
       accessTokenTtlSeconds: ACCESS_TOKEN_TTL_SECONDS,
       cookieKeys: [deps.cookieKey],
-      findUser: (userId) => deps.findActiveUser(callbackCtx(), userId),
+      findUser: (userId) => {
+        // Read with the token being redeemed, a moment ago in this same request (adapter.ts).
+        const kept = readAhead.take('Account', userId);
+        if (kept === NOT_READ_AHEAD) return deps.findActiveUser(callbackCtx(), userId);
+        return Promise.resolve(kept?.status === 'active' ? kept : undefined);
+      },
       signedInUser: (cookieHeader) => deps.signedInUser(callbackCtx(), cookieHeader),
       rememberedGrants: (userId, clientId) => consents.rememberedGrants(callbackCtx(), userId, clientId),
       introspectAccessToken: (token) => accessTokens.introspect(callbackCtx(), token),

@@ -7,8 +7,13 @@ import { randomUUID } from 'node:crypto';
 import { it } from 'node:test';
 import { DAY, HOUR, MINUTE, SECOND } from '../../src/core/clock.ts';
 import { type DbHandle, openDb } from '../../src/db/index.ts';
-import { createOauthAdapter, purgeExpiredOauthArtifacts } from '../../src/oauth/adapter.ts';
-import type { TestApp } from '../helpers/app.ts';
+import {
+  createOauthAdapter,
+  createReadAhead,
+  NOT_READ_AHEAD,
+  purgeExpiredOauthArtifacts,
+} from '../../src/oauth/adapter.ts';
+import { TEST_PASSWORD, type TestApp } from '../helpers/app.ts';
 import { describeEachBackend } from '../helpers/each-backend.ts';
 import { silentLogger } from '../helpers/logger.ts';
 
@@ -315,11 +320,8 @@ describeEachBackend('oauth storage adapter', (get) => {
   it("reads a refresh token's grant with it for the rest of that request only, once, and not after it changed", async () => {
     const t = get();
     let request: object | undefined = {};
-    const Adapter = createOauthAdapter({
-      db: t.services.database.db,
-      clock: t.clock,
-      currentRequest: () => request,
-    });
+    const readAhead = createReadAhead(() => request);
+    const Adapter = createOauthAdapter({ db: t.services.database.db, clock: t.clock, readAhead });
     const Grant = new Adapter('Grant');
     const RefreshToken = new Adapter('RefreshToken');
     const grantId = newId('grant');
@@ -380,6 +382,44 @@ describeEachBackend('oauth storage adapter', (get) => {
     await RefreshToken.find(tokenId);
     await deleteGrantBehindAdapter();
     assert.equal(await Grant.find(grantId), undefined);
+  });
+
+  it('reads the user a refresh token was issued to with it, for that request only and once', async () => {
+    const t = get();
+    let request: object | undefined = {};
+    const readAhead = createReadAhead(() => request);
+    const Adapter = createOauthAdapter({ db: t.services.database.db, clock: t.clock, readAhead });
+    const RefreshToken = new Adapter('RefreshToken');
+    const slug = `ra${randomUUID().slice(0, 8)}`;
+    const { userId } = await t.services.bootstrap.createAdmin(t.services.systemContext('test'), {
+      email: `ada@${slug}.example`,
+      name: 'Ada',
+      password: TEST_PASSWORD,
+      orgSlug: slug,
+    });
+    const user = { id: userId, email: `ada@${slug}.example`, name: 'Ada', status: 'active' };
+    const tokenId = newId('rt');
+    const token = { jti: tokenId, kind: 'RefreshToken', accountId: user.id, grantId: newId('grant') };
+    await RefreshToken.upsert(tokenId, token, LONG_LIVED_S);
+    assert.equal((await storedRow(t, 'RefreshToken', tokenId))?.account_id, user.id);
+
+    await RefreshToken.find(tokenId);
+    assert.deepEqual(readAhead.take('Account', user.id), user);
+    assert.equal(readAhead.take('Account', user.id), NOT_READ_AHEAD, 'taken once');
+    await RefreshToken.find(tokenId);
+    request = {};
+    assert.equal(readAhead.take('Account', user.id), NOT_READ_AHEAD, 'another request');
+
+    // A token naming a user that is not there (or a row from before the column) keeps nothing:
+    // the user is then read the usual way, which decides.
+    const orphan = newId('rt');
+    await RefreshToken.upsert(
+      orphan,
+      { jti: orphan, kind: 'RefreshToken', accountId: 'usr_gone' },
+      LONG_LIVED_S,
+    );
+    await RefreshToken.find(orphan);
+    assert.equal(readAhead.take('Account', 'usr_gone'), NOT_READ_AHEAD);
   });
 });
 

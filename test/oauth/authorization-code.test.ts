@@ -254,6 +254,20 @@ describeEachBackend('OAuth authorization code flow', (app) => {
     });
     assert.equal(refreshed.statusCode, 200, refreshed.body);
     assert.equal((await verifyAccessToken(t, refreshed.json().access_token)).payload.sub, admin.userId);
+
+    // The user is read with the refresh token (one query): a user no longer active is refused.
+    await t.services.database.db
+      .updateTable('users')
+      .set({ status: 'suspended' })
+      .where('id', '=', admin.userId)
+      .execute();
+    const refused = await exchange(t, clientId, {
+      grant_type: 'refresh_token',
+      refresh_token: refreshed.json().refresh_token,
+      resource: MCP_RESOURCE,
+    });
+    assert.equal(refused.statusCode, 400, refused.body);
+    assert.equal(refused.json().error, 'invalid_grant');
   });
 
   it('sends a signed-out browser to /login, then back through consent; a denial reaches the client as access_denied', async () => {

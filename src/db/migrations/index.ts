@@ -8,6 +8,7 @@ import * as oauth from './0004-oauth.ts';
 import * as oauthConsents from './0005-oauth-consents.ts';
 import * as serviceAccountClients from './0006-service-account-clients.ts';
 import * as oauthPartialIndexes from './0007-oauth-partial-indexes.ts';
+import * as oauthArtifactAccount from './0008-oauth-artifact-account.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-spine': spine,
@@ -17,6 +18,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0005-oauth-consents': oauthConsents,
   '0006-service-account-clients': serviceAccountClients,
   '0007-oauth-partial-indexes': oauthPartialIndexes,
+  '0008-oauth-artifact-account': oauthArtifactAccount,
 });
 
 export const migrationProvider: MigrationProvider = {
