@@ -132,9 +132,9 @@ const CLIENT_CHANNEL = 'oauth_clients';
 
 type Lookup = 'id' | 'uid' | 'user_code';
 
-// Every token request reads and writes several artifacts (a refresh: the token and its
-// grant in one read, then the old token consumed and the new one stored; the client comes
-// from memory), so they run as prepared statements below Kysely (db/hot-query.ts). Placeholder values stand where the
+// Every token request reads and writes several artifacts (a refresh: the token, its
+// grant and its user in one read, then the old token consumed and the new one stored; the
+// client comes from memory), so they run as prepared statements below Kysely (db/hot-query.ts). Placeholder values stand where the
 // parameters go, in the order each method passes them.
 interface LiveRow {
   readonly payload_json: string;
