@@ -77,10 +77,7 @@ export function createServices(deps: ServiceDeps) {
     credentialCache: config.credentialCache,
     failureLimit: config.authFailureLimit,
     clientMetadata: config.oauthClientMetadata,
-    findActiveUser: async (ctx, userId) => {
-      const user = await tenancy.getUser(ctx, userId);
-      return user?.status === 'active' ? user : undefined;
-    },
+    findUser: (ctx, userId) => tenancy.getUser(ctx, userId),
     // Read at call time, as above: the resolver is made below.
     signedInUser: async (ctx, cookieHeader) => {
       if (cookieHeader === undefined) return undefined;

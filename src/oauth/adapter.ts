@@ -132,10 +132,10 @@ const CLIENT_CHANNEL = 'oauth_clients';
 
 type Lookup = 'id' | 'uid' | 'user_code';
 
-// Every token request reads and writes several artifacts (a refresh: the token, its
-// grant and its user in one read, then the old token consumed and the new one stored; the
-// client comes from memory), so they run as prepared statements below Kysely (db/hot-query.ts). Placeholder values stand where the
-// parameters go, in the order each method passes them.
+// Every token request reads and writes several artifacts (a refresh: the token, its grant
+// and its user in one read, then the old token consumed and the new one stored; the client
+// comes from memory), so they run as prepared statements below Kysely (db/hot-query.ts).
+// Placeholder values stand where the parameters go, in the order each method passes them.
 interface LiveRow {
   readonly payload_json: string;
   readonly consumed_at: number | null;
@@ -225,8 +225,8 @@ const liveArtifactReadAhead = hotQuery(
 );
 
 /**
- * model, id, payload_json, grant_id, user_code, uid, expires_at, account_id. One statement, so two nodes
- * saving the same artifact cannot interleave a delete and an insert. consumed_at is left as
+ * model, id, payload_json, grant_id, user_code, uid, expires_at, account_id. One statement, so
+ * two nodes saving the same artifact cannot interleave a delete and an insert. consumed_at is left as
  * it was on replace: a model's save() writes its whole payload again, and a re-save racing a
  * consume() on another node must not undo the consumption, or a code or refresh token could
  * be redeemed twice.
@@ -320,10 +320,9 @@ export function createOauthAdapter(deps: OauthAdapterDeps): new (name: string) =
     const payload = payloadOf(row);
     const grantId = stringField(payload, 'grantId');
     if (grantId !== null) readAhead.keep('Grant', grantId, row.grant);
-    // Rows stored before the account_id column have none: their user is read the old way.
-    const accountId = stringField(payload, 'accountId');
-    if (accountId !== null && row.account?.id === accountId)
-      readAhead.keep('Account', accountId, row.account);
+    // No user joined (a row stored before the account_id column, or a user since deleted):
+    // nothing is kept, and findAccount reads the user the usual way.
+    if (row.account) readAhead.keep('Account', row.account.id, row.account);
     return payload;
   }
 

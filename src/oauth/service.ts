@@ -12,6 +12,7 @@ import type { MasterKeyRing } from '../core/envelope.ts';
 import { type Ctx, type Db, type Notifications, withTx } from '../db/index.ts';
 import { type AccessTokenKindDeps, createAccessTokenKind } from './access-tokens.ts';
 import {
+  type AccountRow,
   createOauthAdapter,
   createReadAhead,
   NOT_READ_AHEAD,
@@ -57,11 +58,8 @@ export interface OauthServiceDeps {
   readonly failureLimit: FailureLimitConfig;
   /** Client ID Metadata Documents: which hosts may serve them, and the pinned ones. */
   readonly clientMetadata: ClientMetadataConfig;
-  /** An active Gatehouse user by id (tenancy), as the account tokens are issued for. */
-  readonly findActiveUser: (
-    ctx: Ctx,
-    userId: string,
-  ) => Promise<{ id: string; email: string; name: string } | undefined>;
+  /** A Gatehouse user by id (tenancy): tokens are issued for an active one only. */
+  readonly findUser: (ctx: Ctx, userId: string) => Promise<AccountRow | undefined>;
   /** The user whose live Gatehouse browser session the Cookie header carries (sessions). */
   readonly signedInUser: (ctx: Ctx, cookieHeader: string | undefined) => Promise<string | undefined>;
 }
@@ -139,11 +137,11 @@ export function createOauthService(deps: OauthServiceDeps) {
       resources: [mcpResource(deps.publicUrl), apiResource(deps.publicUrl)],
       accessTokenTtlSeconds: ACCESS_TOKEN_TTL_SECONDS,
       cookieKeys: [deps.cookieKey],
-      findUser: (userId) => {
+      findUser: async (userId) => {
         // Read with the token being redeemed, a moment ago in this same request (adapter.ts).
         const kept = readAhead.take('Account', userId);
-        if (kept === NOT_READ_AHEAD) return deps.findActiveUser(callbackCtx(), userId);
-        return Promise.resolve(kept?.status === 'active' ? kept : undefined);
+        const user = kept === NOT_READ_AHEAD ? await deps.findUser(callbackCtx(), userId) : kept;
+        return user?.status === 'active' ? user : undefined;
       },
       signedInUser: (cookieHeader) => deps.signedInUser(callbackCtx(), cookieHeader),
       rememberedGrants: (userId, clientId) => consents.rememberedGrants(callbackCtx(), userId, clientId),
