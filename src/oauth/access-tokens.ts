@@ -10,7 +10,13 @@
 import { createPublicKey } from 'node:crypto';
 import { createVerifier } from 'fast-jwt';
 import { decodeProtectedHeader, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
-import type { CredentialKind, Resolution, ResolvedCredential, ResourceSurface } from '../authn/index.ts';
+import {
+  authnErrors,
+  type CredentialKind,
+  type Resolution,
+  type ResolvedCredential,
+  type ResourceSurface,
+} from '../authn/index.ts';
 import type { Principal } from '../core/context.ts';
 import { type ErrorDefinition, GatehouseError } from '../core/errors.ts';
 import { sha256Hex } from '../core/secrets.ts';
@@ -93,9 +99,9 @@ function audiencesOf(claims: JWTPayload): readonly string[] {
   return Array.isArray(aud) ? aud.filter((value): value is string => typeof value === 'string') : [];
 }
 
-function headerKid(token: string): string | undefined {
+function headerKid(header: string): string | undefined {
   try {
-    const kid = decodeProtectedHeader(token).kid;
+    const kid = decodeProtectedHeader({ protected: header }).kid;
     return typeof kid === 'string' ? kid : undefined;
   } catch {
     return undefined;
@@ -113,16 +119,37 @@ export function createAccessTokenKind(deps: AccessTokenKindDeps) {
   const verified = createSharedCache<VerifiedToken>(deps.notifications, ACCESS_TOKEN_CHANNEL, {
     maxEntries: deps.cache.enabled ? deps.cache.maxEntries : 0,
   });
-  // Rebuilt only when the published set changes, not per request.
-  let keySet: { source: JSONWebKeySet; verifiers: ReadonlyMap<string, Verify> } | undefined;
-  function verifiers(): ReadonlyMap<string, Verify> {
+  // Rebuilt only when the published set changes, not per request. Every token a key signs
+  // has the same encoded header (alg, typ, kid): once a token under a header has verified,
+  // that header picks the verifier without being decoded again. Only headers of tokens that
+  // verified are remembered, so a caller cannot grow the map with headers of their own.
+  let keySet:
+    | { source: JSONWebKeySet; byKid: ReadonlyMap<string, Verify>; byHeader: Map<string, Verify> }
+    | undefined;
+  function verifiedPayload(token: string): JWTPayload {
     const source = deps.publishedKeys();
-    if (keySet?.source !== source) keySet = { source, verifiers: verifiersFor(source, deps.issuer) };
-    return keySet.verifiers;
+    if (keySet?.source !== source)
+      keySet = { source, byKid: verifiersFor(source, deps.issuer), byHeader: new Map() };
+    const header = token.slice(0, token.indexOf('.'));
+    const known = keySet.byHeader.get(header);
+    const kid = known === undefined ? headerKid(header) : undefined;
+    const verify = known ?? (kid === undefined ? undefined : keySet.byKid.get(kid));
+    if (verify === undefined)
+      throw new TokenRefusal(oauthErrors.tokenInvalid, 'no published key has this kid');
+    let payload: JWTPayload;
+    try {
+      payload = verify(token);
+    } catch (error) {
+      throw new TokenRefusal(oauthErrors.tokenInvalid, (error as Error).message);
+    }
+    if (known === undefined) keySet.byHeader.set(header, verify);
+    return payload;
   }
 
   function forSurface(token: VerifiedToken, surface: ResourceSurface): ResolvedCredential | GatehouseError {
-    return token.audiences.includes(deps.audiences[surface]) ? token.resolved : refusal(oauthErrors.wrongAudience);
+    return token.audiences.includes(deps.audiences[surface])
+      ? token.resolved
+      : refusal(oauthErrors.wrongAudience);
   }
 
   /**
@@ -130,15 +157,7 @@ export function createAccessTokenKind(deps: AccessTokenKindDeps) {
    * of its resources (whether it is the surface's, the caller decides); throws TokenRefusal.
    */
   function verifiedClaims(token: string, now: number): JWTPayload {
-    const kid = headerKid(token);
-    const verify = kid === undefined ? undefined : verifiers().get(kid);
-    if (verify === undefined) throw new TokenRefusal(oauthErrors.tokenInvalid, 'no published key has this kid');
-    let claims: JWTPayload;
-    try {
-      claims = verify(token);
-    } catch (error) {
-      throw new TokenRefusal(oauthErrors.tokenInvalid, (error as Error).message);
-    }
+    const claims = verifiedPayload(token);
     const { exp, nbf, sub, jti } = claims;
     if (typeof exp !== 'number' || typeof sub !== 'string' || typeof jti !== 'string')
       throw new TokenRefusal(oauthErrors.tokenInvalid, 'exp, sub or jti has the wrong type');
@@ -156,7 +175,13 @@ export function createAccessTokenKind(deps: AccessTokenKindDeps) {
    * cold check on the embedded database makes no promise) or its client's service account.
    * Refusals are returned, not thrown (Resolution).
    */
-  function verify(ctx: Ctx, token: string, digest: string, now: number, surface: ResourceSurface): Resolution {
+  function verify(
+    ctx: Ctx,
+    token: string,
+    digest: string,
+    now: number,
+    surface: ResourceSurface,
+  ): Resolution {
     const ticket = verified.ticket();
     let claims: JWTPayload;
     try {
@@ -222,13 +247,16 @@ export function createAccessTokenKind(deps: AccessTokenKindDeps) {
   const credentialKind: CredentialKind = {
     id: 'oauth_access_token',
     transport: 'header',
-    extract: (presented) =>
-      presented.bearer !== undefined && JWT_SHAPE.test(presented.bearer) ? presented.bearer : undefined,
+    // Every JWT starts with an encoded `{"`; its whole shape is checked only when it is not a
+    // token verified before (a hit is one whose shape was checked then).
+    extract: (presented) => (presented.bearer?.startsWith('eyJ') ? presented.bearer : undefined),
     resolve(ctx, token, presented) {
       const now = ctx.clock.now();
       const digest = sha256Hex(token);
       const cached = verified.get(ctx, digest, now);
       if (cached !== undefined) return forSurface(cached, presented.surface);
+      if (!JWT_SHAPE.test(token))
+        return new GatehouseError(authnErrors.unsupportedCredential, { field: 'Authorization' });
       return verify(ctx, token, digest, now, presented.surface);
     },
   };

@@ -161,7 +161,7 @@ describeEachBackend('OAuth access tokens', (app) => {
     assertError(await bearer(t, token, 'GET', '/v1/me'), 401, 'access_token_expired');
   });
 
-  it('refuse tokens signed with the server\'s own key that are not its access tokens', async (test: TestContext) => {
+  it("refuse tokens signed with the server's own key that are not its access tokens", async (test: TestContext) => {
     const secretKey = generateMasterKey();
     const t = await createTestApp(app().kind, { GATEHOUSE_SECRET_KEY: secretKey });
     test.after(() => t.close());
@@ -190,14 +190,22 @@ describeEachBackend('OAuth access tokens', (app) => {
       ['an ID token (typ JWT)', sign(claims, { ...header, typ: 'JWT' }), 'access_token_invalid'],
       ['no typ', sign(claims, { alg: 'ES256', kid: signing.kid }), 'access_token_invalid'],
       ['another issuer', sign({ ...claims, iss: 'https://idp.example/oauth' }), 'access_token_invalid'],
-      ['a kid the server never published', sign(claims, { ...header, kid: 'not-a-key' }), 'access_token_invalid'],
+      [
+        'a kid the server never published',
+        sign(claims, { ...header, kid: 'not-a-key' }),
+        'access_token_invalid',
+      ],
       ['no jti', sign({ ...claims, jti: undefined }), 'access_token_invalid'],
       ['no exp', sign({ ...claims, exp: undefined }), 'access_token_invalid'],
       ['exp as a string', sign({ ...claims, exp: String(now + 600) }), 'access_token_invalid'],
       ['not valid for another ten minutes', sign({ ...claims, nbf: now + 600 }), 'access_token_invalid'],
       ['expired beyond the clock tolerance', sign({ ...claims, exp: now - 60 }), 'access_token_expired'],
       ['no aud', sign({ ...claims, aud: undefined }), 'access_token_invalid'],
-      ['aud of another server', sign({ ...claims, aud: 'https://other.example/v1' }), 'access_token_wrong_audience'],
+      [
+        'aud of another server',
+        sign({ ...claims, aud: 'https://other.example/v1' }),
+        'access_token_wrong_audience',
+      ],
       ['aud as a number', sign({ ...claims, aud: 42 }), 'access_token_wrong_audience'],
       ['a grant that does not exist', sign({ ...claims, gid: 'no-such-grant' }), 'access_token_revoked'],
       // Without a signature it is not even shaped as a JWT; with bytes where one would be, the
@@ -206,12 +214,17 @@ describeEachBackend('OAuth access tokens', (app) => {
       ['alg none with a signature', `${unsecured(claims, signing.kid)}c2ln`, 'access_token_invalid'],
       ['HS256 keyed with the public key', hmacSigned(claims, signing), 'access_token_invalid'],
     ];
+    // Starts as every JWT does, is not one: no kind of credential takes it.
+    refusals.push(['shaped like no JWT', 'eyJhbGciOiJFUzI1NiJ9.eyJ!.sig', 'unsupported_credential']);
     for (const [what, token, code] of refusals) {
       const answer = await bearer(t, await token, 'GET', '/v1/me');
       assert.equal(answer.statusCode, 401, `${what}: ${answer.body}`);
       assert.equal(answer.json().error.code, code, what);
     }
     // Within the tolerance for other nodes' clocks, an expiry just passed is not yet one.
-    assert.equal((await bearer(t, await sign({ ...claims, exp: now - 10, jti: 'j2' }), 'GET', '/v1/me')).statusCode, 200);
+    assert.equal(
+      (await bearer(t, await sign({ ...claims, exp: now - 10, jti: 'j2' }), 'GET', '/v1/me')).statusCode,
+      200,
+    );
   });
 });
