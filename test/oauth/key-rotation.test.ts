@@ -7,13 +7,15 @@ import { it, type TestContext } from 'node:test';
 import { decodeProtectedHeader } from 'jose';
 import { DAY } from '../../src/core/clock.ts';
 import { generateMasterKey } from '../../src/core/secrets.ts';
-import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { createTestApp, setUpOrgWithAdmin, type TestApp } from '../helpers/app.ts';
 import { backendKinds } from '../helpers/backends.ts';
 import { describeEachBackend } from '../helpers/each-backend.ts';
 import {
   clientCredentialsToken,
+  PUBLIC_URL,
   publishedJwks,
   registerConfidentialClient,
+  userAccessToken,
   verifyAccessToken,
 } from '../helpers/oauth.ts';
 
@@ -44,6 +46,36 @@ describeEachBackend('OAuth signing key rotation', (app) => {
     assert.equal(decodeProtectedHeader(after).kid, rotated.current);
     assert.equal(decodeProtectedHeader(before).kid, rotated.retired);
     for (const token of [before, after]) await verifyAccessToken(t, token);
+  });
+
+  it('has the resolver accept tokens of the retired key until it is unpublished, and the new key at once', async (test: TestContext) => {
+    // No cache: every request verifies the token again, through the resolver's verifiers.
+    const t = await createTestApp(app().kind, { GATEHOUSE_CREDENTIAL_CACHE_SECONDS: '0' });
+    test.after(() => t.close());
+    t.clock.set(Date.now());
+    const { admin } = await setUpOrgWithAdmin(t, 'rot-use');
+    const tokenFor = () =>
+      userAccessToken(t, admin.userId, { scope: 'profile:own', resource: `${PUBLIC_URL}/v1` });
+    const me = async (token: string) =>
+      t.app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${token}` } });
+    const before = await tokenFor();
+    assert.equal((await me(before)).statusCode, 200);
+
+    const ctx = t.services.systemContext('test');
+    const rotated = await t.services.oauth.rotateSigningKeys(ctx);
+    const after = await tokenFor();
+    assert.equal(decodeProtectedHeader(after).kid, rotated.current);
+    assert.equal((await me(after)).statusCode, 200, 'the new current key verifies at once');
+    assert.equal((await me(before)).statusCode, 200, 'the retired key still verifies');
+
+    // A day on the retired key is past its retention: the next rotation unpublishes it, and its
+    // token is refused as not signed by a published key (before its expiry is even looked at).
+    t.clock.advance(DAY + 1000);
+    await t.services.oauth.rotateSigningKeys(ctx);
+    assert.ok(!(await kids(t)).includes(rotated.retired));
+    const refused = await me(before);
+    assert.equal(refused.statusCode, 401, refused.body);
+    assert.equal(refused.json().error.code, 'access_token_invalid');
   });
 
   it('rotates on schedule only once the current key is older than GATEHOUSE_OAUTH_KEY_ROTATION_DAYS', async (test: TestContext) => {
