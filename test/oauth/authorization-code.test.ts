@@ -17,7 +17,16 @@ import {
   type TestApp,
 } from '../helpers/app.ts';
 import { describeEachBackend } from '../helpers/each-backend.ts';
-import { ISSUER, MCP_RESOURCE, oauthCall, PUBLIC_URL, verifyAccessToken } from '../helpers/oauth.ts';
+import {
+  absorb,
+  followToClient,
+  ISSUER,
+  MCP_RESOURCE,
+  oauthCall,
+  PUBLIC_URL,
+  registerPublicClient,
+  verifyAccessToken,
+} from '../helpers/oauth.ts';
 
 const API_RESOURCE = `${PUBLIC_URL}/v1`;
 
@@ -26,31 +35,12 @@ function pkce() {
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 
-/** A browser's cookie jar for one host; oidc-provider's cookies are per path, but one name holds one value at a time. */
-function absorb(jar: Record<string, string>, response: LightMyRequestResponse): void {
-  for (const c of response.cookies as { name: string; value: string; maxAge?: number }[]) {
-    if (c.value === '' || c.maxAge === 0) delete jar[c.name];
-    else jar[c.name] = c.value;
-  }
-}
-
 async function register(t: TestApp, metadata: Record<string, unknown>): Promise<LightMyRequestResponse> {
   return oauthCall(t, { method: 'POST', url: '/oauth/register', payload: metadata });
 }
 
-async function registerMcpClient(t: TestApp, redirectUri = 'http://127.0.0.1:33418/callback') {
-  const res = await register(t, {
-    client_name: 'Test MCP Client',
-    redirect_uris: [redirectUri],
-    grant_types: ['authorization_code', 'refresh_token'],
-    response_types: ['code'],
-    token_endpoint_auth_method: 'none',
-  });
-  assert.equal(res.statusCode, 201, res.body);
-  const body = res.json();
-  assert.equal(body.client_secret, undefined, 'a dynamically registered client is public');
-  return body.client_id as string;
-}
+const registerMcpClient = (t: TestApp, redirectUri = 'http://127.0.0.1:33418/callback') =>
+  registerPublicClient(t, redirectUri);
 
 interface Authorization {
   readonly clientId: string;
@@ -82,38 +72,7 @@ async function authorize(
     code_challenge_method: 'S256',
   });
   if (request.resource) params.set('resource', request.resource);
-  let location = `/oauth/authorize?${params}`;
-  let askedConsent = false;
-  for (let hop = 0; hop < 12; hop++) {
-    const url = new URL(location, PUBLIC_URL);
-    if (url.origin !== PUBLIC_URL) return { callback: url, askedConsent };
-    const res = await oauthCall(t, { method: 'GET', url: `${url.pathname}${url.search}`, cookies: jar });
-    absorb(jar, res);
-    if (res.statusCode === 303 || res.statusCode === 302) {
-      location = res.headers.location as string;
-      continue;
-    }
-    assert.equal(res.statusCode, 200, res.body);
-    const refresh = /http-equiv="refresh" content="0;url=([^"]+)"/.exec(res.body);
-    if (refresh) {
-      location = refresh[1]!.replaceAll('&amp;', '&');
-      continue;
-    }
-    assert.match(res.body, /Authorize /, 'the consent page');
-    assert.notEqual(consent, 'must_not_ask', 'consent was remembered');
-    askedConsent = true;
-    const posted = await oauthCall(t, {
-      method: 'POST',
-      url: url.pathname,
-      cookies: jar,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: form({ csrf_token: hiddenField(res.body, 'csrf_token'), decision: consent }),
-    });
-    absorb(jar, posted);
-    assert.equal(posted.statusCode, 303, posted.body);
-    location = posted.headers.location as string;
-  }
-  throw new Error('the authorization did not reach the client');
+  return followToClient(t, jar, `/oauth/authorize?${params}`, consent);
 }
 
 /** The client's code exchange: the code with its redirect URI, PKCE verifier and resource. */

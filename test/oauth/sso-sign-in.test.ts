@@ -6,22 +6,21 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
-import type { LightMyRequestResponse } from 'fastify';
 import { form, hiddenField, setUpOrgWithAdmin, type TestApp } from '../helpers/app.ts';
 import { describeEachBackend } from '../helpers/each-backend.ts';
-import { ISSUER, MCP_RESOURCE, oauthCall, PUBLIC_URL, verifyAccessToken } from '../helpers/oauth.ts';
+import {
+  absorb,
+  followToClient,
+  ISSUER,
+  MCP_RESOURCE,
+  oauthCall,
+  registerPublicClient,
+  verifyAccessToken,
+} from '../helpers/oauth.ts';
 import { startTestOidcIdp, type TestOidcIdp } from '../helpers/oidc-idp.ts';
 import { CALLBACK_URL, type ConnectionBody, setUpOidcConnection, ssoTrip } from '../helpers/sso.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:41011/callback';
-
-/** One cookie jar for the browser (inject() does not scope cookies by path). */
-function absorb(jar: Record<string, string>, response: LightMyRequestResponse): void {
-  for (const c of response.cookies as { name: string; value: string; maxAge?: number }[]) {
-    if (c.value === '' || c.maxAge === 0) delete jar[c.name];
-    else jar[c.name] = c.value;
-  }
-}
 
 describeEachBackend('OAuth sign-in through SSO', (get) => {
   let t: TestApp;
@@ -49,19 +48,7 @@ describeEachBackend('OAuth sign-in through SSO', (get) => {
   });
 
   it('takes a signed-out user from /oauth/authorize through the IdP and consent to a code for them', async () => {
-    const registered = await oauthCall(t, {
-      method: 'POST',
-      url: '/oauth/register',
-      payload: {
-        client_name: 'SSO MCP Client',
-        redirect_uris: [REDIRECT_URI],
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'none',
-      },
-    });
-    assert.equal(registered.statusCode, 201, registered.body);
-    const clientId = registered.json().client_id as string;
+    const clientId = await registerPublicClient(t, REDIRECT_URI, 'SSO MCP Client');
     const verifier = randomBytes(32).toString('base64url');
     const params = new URLSearchParams({
       client_id: clientId,
@@ -113,40 +100,11 @@ describeEachBackend('OAuth sign-in through SSO', (get) => {
     Object.assign(jar, trip.cookies);
 
     // Signed in now: the interaction continues to consent, naming the client.
-    let location = interaction;
-    let callback: URL | undefined;
-    for (let hop = 0; hop < 10 && !callback; hop++) {
-      const url = new URL(location, PUBLIC_URL);
-      if (url.origin !== PUBLIC_URL) {
-        callback = url;
-        break;
-      }
-      const res = await oauthCall(t, { method: 'GET', url: `${url.pathname}${url.search}`, cookies: jar });
-      absorb(jar, res);
-      if (res.statusCode === 302 || res.statusCode === 303) {
-        location = res.headers.location as string;
-        continue;
-      }
-      assert.equal(res.statusCode, 200, res.body);
-      const onward = /http-equiv="refresh" content="0;url=([^"]+)"/.exec(res.body)?.[1];
-      if (onward) {
-        location = onward.replaceAll('&amp;', '&');
-        continue;
-      }
-      assert.match(res.body, /Authorize /);
-      assert.match(res.body, /SSO MCP Client/);
-      const approved = await oauthCall(t, {
-        method: 'POST',
-        url: url.pathname,
-        cookies: jar,
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        payload: form({ csrf_token: hiddenField(res.body, 'csrf_token'), decision: 'approve' }),
-      });
-      absorb(jar, approved);
-      assert.equal(approved.statusCode, 303, approved.body);
-      location = approved.headers.location as string;
-    }
-    assert.ok(callback, 'the browser reached the client');
+    let consentPage = '';
+    const { callback } = await followToClient(t, jar, interaction, 'approve', (body) => {
+      consentPage = body;
+    });
+    assert.match(consentPage, /SSO MCP Client/);
     assert.equal(`${callback.origin}${callback.pathname}`, REDIRECT_URI);
     assert.equal(callback.searchParams.get('iss'), ISSUER);
     assert.equal(callback.searchParams.get('state'), 'sso-state');
