@@ -95,22 +95,120 @@ function rawConnectionFor(db: Db): RawConnection | undefined {
 }
 
 /**
+ * How a hot lookup runs many at once on PostgreSQL. Under load, requests parsed in one turn of
+ * the event loop each wait on the same kind of lookup; sent one by one, each pays a round trip
+ * and pg's per-query work on the one core (more than the lookup itself). Gathered until the
+ * turn's I/O is done (setImmediate) and sent as one statement, they share both. A lookup alone
+ * in its turn runs the one-row statement, as without a batch; so does each lookup of a batch
+ * whose statement failed.
+ */
+export interface PostgresBatch {
+  /** Names the batch's prepared statement. */
+  readonly name: string;
+  /**
+   * PostgreSQL SQL over arrays: $k holds every lookup's k-th parameter, cast to the array of
+   * its type (`$1::text[]`). One row per lookup that found one, with the values `decode` takes
+   * and, last, the lookup's 1-based position (`unnest(…) with ordinality`, cast to int).
+   */
+  readonly sql: string;
+}
+
+/** More lookups than this wait for the next statement: a statement's arrays stay small. */
+const MAX_BATCH = 64;
+
+interface Waiter<Row> {
+  readonly resolve: (row: Row | undefined) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface PendingBatch<Row> {
+  /** columns[k][i]: lookup i's k-th parameter. */
+  readonly columns: unknown[][];
+  readonly waiters: Waiter<Row>[];
+  /** Handed to the pool (full, or its turn ended); the other of the two no-ops. */
+  sent: boolean;
+}
+
+/**
  * A lookup of at most one row, `build` giving the query with placeholder values in the
  * order `parameters` will supply them, `decode` the row from its values in select order.
- * `name` names the PostgreSQL prepared statement.
+ * `name` names the PostgreSQL prepared statement; `batch`, when given, gathers the lookups of
+ * one event-loop turn on PostgreSQL into one statement (PostgresBatch).
  */
 export function hotQuery<Row>(
   name: string,
   build: (db: Db) => Compilable<unknown>,
   decode: (values: RowValues) => Row,
+  batch?: PostgresBatch,
 ): HotQuery<Row> {
   const prepared = preparedSql(build, true);
+  const pending = new WeakMap<pg.Pool, PendingBatch<Row>>();
 
   async function throughKysely(db: Db, parameters: readonly unknown[]): Promise<Row | undefined> {
     const query = CompiledQuery.raw(build(db).compile().sql, [...parameters]);
     const row = (await db.executeQuery<Record<string, unknown>>(query)).rows[0];
     // Both drivers name a row's properties in select order.
     return row === undefined ? undefined : decode(Object.values(row));
+  }
+
+  function one(db: Db, pool: pg.Pool, parameters: readonly unknown[]): Promise<Row | undefined> {
+    return pool
+      .query<unknown[]>({ name, text: prepared.sql(db), values: [...parameters], rowMode: 'array' })
+      .then((result) => {
+        const values = result.rows[0];
+        return values === undefined ? undefined : decode(values);
+      });
+  }
+
+  function send(db: Db, pool: pg.Pool, gathered: PendingBatch<Row>, spec: PostgresBatch): void {
+    if (gathered.sent) return;
+    gathered.sent = true;
+    if (pending.get(pool) === gathered) pending.delete(pool);
+    const { columns, waiters } = gathered;
+    if (waiters.length === 1) {
+      const [waiter] = waiters as [Waiter<Row>];
+      one(
+        db,
+        pool,
+        columns.map((column) => column[0]),
+      ).then(waiter.resolve, waiter.reject);
+      return;
+    }
+    pool.query<unknown[]>({ name: spec.name, text: spec.sql, values: columns, rowMode: 'array' }).then(
+      (result) => {
+        const found = new Array<Row | undefined>(waiters.length);
+        for (const values of result.rows) found[(values[values.length - 1] as number) - 1] = decode(values);
+        for (let i = 0; i < waiters.length; i++) (waiters[i] as Waiter<Row>).resolve(found[i]);
+      },
+      // One lookup's bad parameter (a value its array cannot be cast to) would fail the whole
+      // statement: each lookup then runs alone, so it fails only itself, as unbatched.
+      () => {
+        for (let i = 0; i < waiters.length; i++) {
+          const waiter = waiters[i] as Waiter<Row>;
+          one(
+            db,
+            pool,
+            columns.map((column) => column[i]),
+          ).then(waiter.resolve, waiter.reject);
+        }
+      },
+    );
+  }
+
+  function gather(db: Db, pool: pg.Pool, parameters: readonly unknown[], spec: PostgresBatch) {
+    let gathered = pending.get(pool);
+    if (gathered === undefined) {
+      gathered = { columns: parameters.map(() => []), waiters: [], sent: false };
+      pending.set(pool, gathered);
+      setImmediate(send, db, pool, gathered, spec);
+    }
+    const { columns, waiters } = gathered;
+    for (let k = 0; k < parameters.length; k++) (columns[k] as unknown[]).push(parameters[k]);
+    const answer = new Promise<Row | undefined>((resolve, reject) => waiters.push({ resolve, reject }));
+    // A full batch goes now, and the turn's later lookups start the next one; its timer then
+    // finds it sent.
+    if (waiters.length === MAX_BATCH) send(db, pool, gathered, spec);
+    return answer;
   }
 
   return ({ db }, parameters) => {
@@ -120,12 +218,7 @@ export function hotQuery<Row>(
       const values = prepared.sqliteStatement(db, raw).get(...parameters) as RowValues | undefined;
       return values === undefined ? undefined : decode(values);
     }
-    return raw.pool
-      .query<unknown[]>({ name, text: prepared.sql(db), values: [...parameters], rowMode: 'array' })
-      .then((result) => {
-        const values = result.rows[0];
-        return values === undefined ? undefined : decode(values);
-      });
+    return batch === undefined ? one(db, raw.pool, parameters) : gather(db, raw.pool, parameters, batch);
   };
 }
 

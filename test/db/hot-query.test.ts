@@ -95,3 +95,106 @@ for (const kind of backendKinds()) {
     });
   });
 }
+
+/**
+ * Each answer says how many lookups shared its statement: the batch's SQL counts its array,
+ * the one-row SQL selects no such value (undefined).
+ */
+const orgBySlugBatched = hotQuery<{ id: string; name: string; sharedWith: unknown }>(
+  'test_org_by_slug_batched',
+  // Parameters: slug, a created_at the org's must exceed (a bigint: a value that is not one fails the query).
+  (db) => db.selectFrom('orgs').select(['id', 'name']).where('slug', '=', '').where('created_at', '>', 0),
+  ([id, name, sharedWith]) => ({ id: id as string, name: name as string, sharedWith }),
+  {
+    name: 'test_orgs_by_slug',
+    sql: `select o.id, o.name, (select count(*)::int from unnest($1::text[])), l.position::int
+      from unnest($1::text[], $2::bigint[]) with ordinality as l(slug, created_after, position)
+      join orgs o on o.slug = l.slug and o.created_at > l.created_after`,
+  },
+);
+
+for (const kind of backendKinds()) {
+  describe(`hot lookups gathered per event-loop turn [${kind}]`, () => {
+    let testDb: TestDatabase;
+    let handle: DbHandle;
+    let ctx: Ctx;
+    const slugs = Array.from({ length: 20 }, (_, i) => `org-${i}`);
+    before(async () => {
+      testDb = await createTestDatabase(kind);
+      handle = openDb(testDb.config, silentLogger);
+      await handle.migrateToLatest();
+      ctx = { db: handle.db, clock: createManualClock(), log: silentLogger, requestId: 'test' };
+      await handle.db
+        .insertInto('orgs')
+        .values(slugs.map((slug, i) => row(`org_${i}`, slug)))
+        .execute();
+    });
+    after(async () => {
+      await handle.close();
+      await testDb.drop();
+    });
+
+    /** Lookup i asks for org-(i mod 25): the slugs past org-19 name no org. */
+    const expected = (i: number) =>
+      i % 25 < 20 ? { id: `org_${i % 25}`, name: `org-${i % 25} Inc` } : undefined;
+
+    it('answers each lookup of one turn with its own row, 64 to a statement on PostgreSQL', async () => {
+      const answers = await Promise.all(
+        Array.from({ length: 150 }, (_, i) => orgBySlugBatched(ctx, [`org-${i % 25}`, 0])),
+      );
+      for (const [i, answer] of answers.entries()) {
+        const want = expected(i);
+        if (want === undefined) {
+          assert.equal(answer, undefined, `lookup ${i}`);
+          continue;
+        }
+        assert.equal(answer?.id, want.id, `lookup ${i}`);
+        assert.equal(answer?.name, want.name, `lookup ${i}`);
+        // 150 lookups in one turn: two full statements, then the turn's last 22.
+        const sharedWith = kind === 'postgres' ? (i < 128 ? 64 : 22) : undefined;
+        assert.equal(answer?.sharedWith, sharedWith, `lookup ${i}`);
+      }
+    });
+
+    it('runs a lookup alone in its turn as the one-row query', async () => {
+      const answer = await orgBySlugBatched(ctx, ['org-3', 0]);
+      assert.deepEqual(answer, { id: 'org_3', name: 'org-3 Inc', sharedWith: undefined });
+    });
+
+    it('gathers lookups of different turns apart', async () => {
+      const first = orgBySlugBatched(ctx, ['org-1', 0]);
+      const second = orgBySlugBatched(ctx, ['org-2', 0]);
+      await new Promise((resolve) => setImmediate(resolve));
+      const third = orgBySlugBatched(ctx, ['org-4', 0]);
+      const [a, b, c] = await Promise.all([first, second, third]);
+      assert.equal(a?.id, 'org_1');
+      assert.equal(b?.id, 'org_2');
+      assert.equal(c?.id, 'org_4');
+      if (kind === 'postgres') {
+        assert.equal(a?.sharedWith, 2);
+        assert.equal(b?.sharedWith, 2);
+        assert.equal(c?.sharedWith, undefined);
+      }
+    });
+
+    it('fails only the lookup whose parameter the statement cannot take; its turn-mates are answered', async () => {
+      const answers = await Promise.allSettled([
+        orgBySlugBatched(ctx, ['org-5', 0]),
+        orgBySlugBatched(ctx, ['org-6', 'not a number']),
+        orgBySlugBatched(ctx, ['org-7', 0]),
+      ]);
+      const [first, bad, third] = answers;
+      assert.equal(first.status === 'fulfilled' && first.value?.id, 'org_5');
+      assert.equal(third.status === 'fulfilled' && third.value?.id, 'org_7');
+      if (kind === 'postgres') {
+        // Answered by the one-row query each, after the shared statement failed.
+        assert.equal(first.status === 'fulfilled' && first.value?.sharedWith, undefined);
+        assert.equal(bad.status, 'rejected');
+        assert.match(String((bad as PromiseRejectedResult).reason), /invalid input syntax for type bigint/);
+      } else {
+        // SQLite runs each lookup alone and compares an integer with text (never greater).
+        assert.equal(bad.status === 'fulfilled' && bad.value, undefined);
+      }
+    });
+  });
+}
