@@ -14,9 +14,10 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
 import type { Authenticated, CredentialResolver } from '../authn/index.ts';
 import type { Clock } from '../core/clock.ts';
+import type { Principal } from '../core/context.ts';
 import { GatehouseError } from '../core/errors.ts';
 import type { Ctx, Db } from '../db/index.ts';
-import type { TenancyService } from '../tenancy/index.ts';
+import type { OrgAccess, TenancyService } from '../tenancy/index.ts';
 import {
   CHECK_PATH,
   type CheckVerdict,
@@ -56,6 +57,20 @@ export interface ForwardAuthFastPathDeps {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** A 200 answer rendered for one principal with one org access (or none). */
+interface RenderedAllow {
+  readonly access: OrgAccess | undefined;
+  readonly headers: readonly string[];
+  readonly body: string;
+}
+
+/** Whether two accesses render alike: the same org (id, slug) and role, or both none. */
+function sameAccess(a: OrgAccess | undefined, b: OrgAccess | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  return a.role === b.role && a.org.id === b.org.id && a.org.slug === b.org.slug;
+}
 const NO_COOKIES: Readonly<Record<string, string | undefined>> = Object.freeze({});
 const API_HEADER_LIST: readonly string[] = Object.entries(API_HEADERS).flat();
 
@@ -101,14 +116,32 @@ export function createForwardAuthFastPath(deps: ForwardAuthFastPathDeps): Forwar
   // spreads went through V8's slow literal path and then changed shape twice in write().
   type Answer = readonly [status: number, headers: string[], body: string];
 
-  function headerList(ctx: Ctx, extra: Readonly<Record<string, string>>): string[] {
-    const headers = ['x-request-id', ctx.requestId, ...API_HEADER_LIST];
+  /** Everything of an answer but its x-request-id, content type and length included. */
+  function headersOf(extra: Readonly<Record<string, string>>, body: string): string[] {
+    const headers = [...API_HEADER_LIST];
     for (const name in extra) headers.push(name, extra[name] as string);
+    headers.push('content-type', JSON_TYPE, 'content-length', String(Buffer.byteLength(body)));
     return headers;
   }
 
+  function withRequestId(ctx: Ctx, status: number, headers: readonly string[], body: string): Answer {
+    return [status, ['x-request-id', ctx.requestId, ...headers], body];
+  }
+
+  // A cached credential hands over the same principal on every request, and the 200 answer
+  // is made of the principal and the org access alone: it is rendered once per principal and
+  // access, not per request (the body's JSON, the identity headers and their validation
+  // were a tenth of a cache-warm check's CPU). Weakly held: it goes with the cache entry.
+  const rendered = new WeakMap<Principal, RenderedAllow>();
+
   function allowed(ctx: Ctx, verdict: CheckVerdict): Answer {
-    return [200, headerList(ctx, identityHeaders(verdict)), JSON.stringify(checkBody(verdict))];
+    let answer = rendered.get(verdict.principal);
+    if (answer === undefined || !sameAccess(answer.access, verdict.access)) {
+      const body = JSON.stringify(checkBody(verdict));
+      answer = { access: verdict.access, headers: headersOf(identityHeaders(verdict), body), body };
+      rendered.set(verdict.principal, answer);
+    }
+    return withRequestId(ctx, 200, answer.headers, answer.body);
   }
 
   function answerFor(ctx: Ctx, verdict: CheckVerdict | GatehouseError): Answer {
@@ -117,11 +150,11 @@ export function createForwardAuthFastPath(deps: ForwardAuthFastPathDeps): Forwar
 
   function refused(ctx: Ctx, thrown: unknown): Answer {
     const answer = jsonErrorAnswer(thrown, ctx.requestId, ctx.log as FastifyBaseLogger);
-    return [answer.status, headerList(ctx, answer.headers), JSON.stringify(answer.body)];
+    const body = JSON.stringify(answer.body);
+    return withRequestId(ctx, answer.status, headersOf(answer.headers, body), body);
   }
 
   function write(response: ServerResponse, [status, headers, body]: Answer): number {
-    headers.push('content-type', JSON_TYPE, 'content-length', String(Buffer.byteLength(body)));
     response.writeHead(status, headers);
     response.end(body);
     return status;

@@ -119,6 +119,12 @@ describeEachBackend('forward auth fast path', (app) => {
     assert.equal(demoted.headers['x-gatehouse-role'], 'viewer');
     assert.equal(demoted.headers['x-gatehouse-read-only'], 'true', "a viewer's key only reads");
     assert.deepEqual(comparable(demoted), comparable(routed));
+    // The answer rendered for the credential follows the role back (it is rendered once per
+    // principal and org access, not per principal).
+    await asBrowser(t, admin, { method: 'PATCH', url: member, payload: { role: 'admin' } });
+    const [promoted] = await bothWays(t, { authorization });
+    assert.equal(promoted.headers['x-gatehouse-role'], 'admin');
+    assert.equal(promoted.headers['x-gatehouse-read-only'], 'false');
     await asBrowser(t, admin, { method: 'PATCH', url: member, payload: { status: 'suspended' } });
     const [suspended] = await bothWays(t, { authorization });
     assert.equal(suspended.statusCode, 401);
