@@ -222,6 +222,20 @@ const liveArtifactReadAhead = hotQuery(
             status: values[7] as string,
           },
   }),
+  {
+    name: 'gatehouse_oauth_artifacts_read_ahead',
+    // The redemptions of one turn (db/hot-query.ts PostgresBatch), joined as the one-row query
+    // joins them.
+    sql: `select a.payload_json, a.consumed_at, g.payload_json, g.consumed_at,
+        u.id, u.email, u.name, u.status, l.position::int
+      from unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[])
+        with ordinality as l(grant_now, model, id, now, position)
+      join oauth_artifacts a
+        on a.model = l.model and a.id = l.id and (a.expires_at is null or a.expires_at > l.now)
+      left join oauth_artifacts g
+        on g.model = 'Grant' and g.id = a.grant_id and (g.expires_at is null or g.expires_at > l.grant_now)
+      left join users u on u.id = a.account_id`,
+  },
 );
 
 /**

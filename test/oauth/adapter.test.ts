@@ -384,6 +384,45 @@ describeEachBackend('oauth storage adapter', (get) => {
     assert.equal(await Grant.find(grantId), undefined);
   });
 
+  it('answers refresh tokens read in the same turn each with its own grant (one statement on PostgreSQL)', async () => {
+    const t = get();
+    const request = {};
+    const readAhead = createReadAhead(() => request);
+    const Adapter = createOauthAdapter({ db: t.services.database.db, clock: t.clock, readAhead });
+    const Grant = new Adapter('Grant');
+    const RefreshToken = new Adapter('RefreshToken');
+    const chains = await Promise.all(
+      Array.from({ length: 5 }, async (_, i) => {
+        const grantId = newId('grant');
+        const grant = { jti: grantId, kind: 'Grant', accountId: `user-${i}`, clientId: 'client-1' };
+        await Grant.upsert(grantId, grant, LONG_LIVED_S);
+        const tokenId = newId('rt');
+        // The last token expires before it is read.
+        await RefreshToken.upsert(
+          tokenId,
+          { jti: tokenId, kind: 'RefreshToken', grantId },
+          i === 4 ? 60 : LONG_LIVED_S,
+        );
+        return { grantId, grant, tokenId };
+      }),
+    );
+    t.clock.advance(61 * SECOND);
+    const found = await Promise.all([
+      ...chains.map(({ tokenId }) => RefreshToken.find(tokenId)),
+      RefreshToken.find(newId('rt')),
+    ]);
+    for (const [i, { grantId, grant }] of chains.entries()) {
+      if (i === 4) {
+        assert.equal(found[i], undefined, 'the expired token');
+        continue;
+      }
+      assert.equal(found[i]?.grantId, grantId, `token ${i}`);
+      const kept = readAhead.take('Grant', grantId) as { payload_json: string } | undefined;
+      assert.deepEqual(JSON.parse(kept?.payload_json ?? 'null'), grant, `grant ${i}, read with its token`);
+    }
+    assert.equal(found[5], undefined, 'a token never stored');
+  });
+
   it('reads the user a refresh token was issued to with it, for that request only and once', async () => {
     const t = get();
     let request: object | undefined = {};
