@@ -57,6 +57,8 @@ export interface ForwardAuthFastPathDeps {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+const NO_COOKIES: Readonly<Record<string, string | undefined>> = Object.freeze({});
+const API_HEADER_LIST: readonly string[] = Object.entries(API_HEADERS).flat();
 
 /** A 200 answer rendered for one principal with one org access (or none). */
 interface RenderedAllow {
@@ -71,8 +73,6 @@ function sameAccess(a: OrgAccess | undefined, b: OrgAccess | undefined): boolean
   if (a === undefined || b === undefined) return false;
   return a.role === b.role && a.org.id === b.org.id && a.org.slug === b.org.slug;
 }
-const NO_COOKIES: Readonly<Record<string, string | undefined>> = Object.freeze({});
-const API_HEADER_LIST: readonly string[] = Object.entries(API_HEADERS).flat();
 
 /** The client's address exactly as Fastify's request.ip computes it with the same trustProxy. */
 function clientAddressOf(
