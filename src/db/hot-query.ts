@@ -95,39 +95,103 @@ function rawConnectionFor(db: Db): RawConnection | undefined {
 }
 
 /**
- * How a hot lookup runs many at once on PostgreSQL. Under load, requests parsed in one turn of
- * the event loop each wait on the same kind of lookup; sent one by one, each pays a round trip
- * and pg's per-query work on the one core (more than the lookup itself). Gathered until the
- * turn's I/O is done (setImmediate) and sent as one statement, they share both. A lookup alone
- * in its turn runs the one-row statement, as without a batch; so does each lookup of a batch
- * whose statement failed.
+ * How a hot lookup or write runs many at once on PostgreSQL. Under load, requests parsed in one
+ * turn of the event loop each wait on the same kind of statement; sent one by one, each pays a
+ * round trip and pg's per-query work on the one core (more than the statement itself).
+ * Gathered until the turn's I/O is done (setImmediate) and sent as one statement, they share
+ * both. One alone in its turn runs the one-row statement, as without a batch; so does each of
+ * a batch whose statement failed (one bad parameter, or two writes of one row in one batch,
+ * then fail or succeed as they would alone).
  */
 export interface PostgresBatch {
   /** Names the batch's prepared statement. */
   readonly name: string;
   /**
    * PostgreSQL SQL over arrays: $k holds every lookup's k-th parameter, cast to the array of
-   * its type (`$1::text[]`). One row per lookup that found one, with the values `decode` takes
-   * and, last, the lookup's 1-based position (`unnest(…) with ordinality`, cast to int).
+   * its type (`$1::text[]`), numbered by `unnest(…) with ordinality`. A lookup's batch answers
+   * one row per lookup that found one, with the values `decode` takes and, last, the lookup's
+   * 1-based position (cast to int); a write's batch one row per row it changed, holding only
+   * the position of the write that changed it.
    */
   readonly sql: string;
 }
 
-/** More lookups than this wait for the next statement: a statement's arrays stay small. */
+/** More than this wait for the next statement: a statement's arrays stay small. */
 const MAX_BATCH = 64;
 
-interface Waiter<Row> {
-  readonly resolve: (row: Row | undefined) => void;
+interface Waiter<Result> {
+  readonly resolve: (result: Result) => void;
   readonly reject: (error: unknown) => void;
 }
 
-interface PendingBatch<Row> {
-  /** columns[k][i]: lookup i's k-th parameter. */
+interface PendingBatch<Result> {
+  /** columns[k][i]: statement i's k-th parameter. */
   readonly columns: unknown[][];
-  readonly waiters: Waiter<Row>[];
+  readonly waiters: Waiter<Result>[];
   /** Handed to the pool (full, or its turn ended); the other of the two no-ops. */
   sent: boolean;
 }
+
+type RunOne<Result> = (db: Db, pool: pg.Pool, parameters: readonly unknown[]) => Promise<Result>;
+
+/**
+ * Gathers the calls of one turn per pool and answers each from the batch statement's rows
+ * (`answers` maps them to one result per call, in call order).
+ */
+function batchedOnPostgres<Result>(
+  spec: PostgresBatch,
+  one: RunOne<Result>,
+  answers: (rows: readonly unknown[][], count: number) => Result[],
+): RunOne<Result> {
+  const pending = new WeakMap<pg.Pool, PendingBatch<Result>>();
+
+  function alone(db: Db, pool: pg.Pool, columns: readonly unknown[][], i: number, waiter: Waiter<Result>) {
+    one(
+      db,
+      pool,
+      columns.map((column) => column[i]),
+    ).then(waiter.resolve, waiter.reject);
+  }
+
+  function send(db: Db, pool: pg.Pool, gathered: PendingBatch<Result>): void {
+    if (gathered.sent) return;
+    gathered.sent = true;
+    if (pending.get(pool) === gathered) pending.delete(pool);
+    const { columns, waiters } = gathered;
+    if (waiters.length === 1) {
+      alone(db, pool, columns, 0, waiters[0] as Waiter<Result>);
+      return;
+    }
+    pool.query<unknown[]>({ name: spec.name, text: spec.sql, values: columns, rowMode: 'array' }).then(
+      (result) => {
+        const results = answers(result.rows, waiters.length);
+        for (let i = 0; i < waiters.length; i++) (waiters[i] as Waiter<Result>).resolve(results[i] as Result);
+      },
+      () => {
+        for (let i = 0; i < waiters.length; i++) alone(db, pool, columns, i, waiters[i] as Waiter<Result>);
+      },
+    );
+  }
+
+  return (db, pool, parameters) => {
+    let gathered = pending.get(pool);
+    if (gathered === undefined) {
+      gathered = { columns: parameters.map(() => []), waiters: [], sent: false };
+      pending.set(pool, gathered);
+      setImmediate(send, db, pool, gathered);
+    }
+    const { columns, waiters } = gathered;
+    for (let k = 0; k < parameters.length; k++) (columns[k] as unknown[]).push(parameters[k]);
+    const answer = new Promise<Result>((resolve, reject) => waiters.push({ resolve, reject }));
+    // A full batch goes now, and the turn's later calls start the next one; its timer then
+    // finds it sent.
+    if (waiters.length === MAX_BATCH) send(db, pool, gathered);
+    return answer;
+  };
+}
+
+/** The position a batch row ends with (1-based) as an index. */
+const positionOf = (values: readonly unknown[]) => (values[values.length - 1] as number) - 1;
 
 /**
  * A lookup of at most one row, `build` giving the query with placeholder values in the
@@ -142,7 +206,6 @@ export function hotQuery<Row>(
   batch?: PostgresBatch,
 ): HotQuery<Row> {
   const prepared = preparedSql(build, true);
-  const pending = new WeakMap<pg.Pool, PendingBatch<Row>>();
 
   async function throughKysely(db: Db, parameters: readonly unknown[]): Promise<Row | undefined> {
     const query = CompiledQuery.raw(build(db).compile().sql, [...parameters]);
@@ -151,65 +214,21 @@ export function hotQuery<Row>(
     return row === undefined ? undefined : decode(Object.values(row));
   }
 
-  function one(db: Db, pool: pg.Pool, parameters: readonly unknown[]): Promise<Row | undefined> {
-    return pool
+  const one: RunOne<Row | undefined> = (db, pool, parameters) =>
+    pool
       .query<unknown[]>({ name, text: prepared.sql(db), values: [...parameters], rowMode: 'array' })
       .then((result) => {
         const values = result.rows[0];
         return values === undefined ? undefined : decode(values);
       });
-  }
-
-  function send(db: Db, pool: pg.Pool, gathered: PendingBatch<Row>, spec: PostgresBatch): void {
-    if (gathered.sent) return;
-    gathered.sent = true;
-    if (pending.get(pool) === gathered) pending.delete(pool);
-    const { columns, waiters } = gathered;
-    if (waiters.length === 1) {
-      const [waiter] = waiters as [Waiter<Row>];
-      one(
-        db,
-        pool,
-        columns.map((column) => column[0]),
-      ).then(waiter.resolve, waiter.reject);
-      return;
-    }
-    pool.query<unknown[]>({ name: spec.name, text: spec.sql, values: columns, rowMode: 'array' }).then(
-      (result) => {
-        const found = new Array<Row | undefined>(waiters.length);
-        for (const values of result.rows) found[(values[values.length - 1] as number) - 1] = decode(values);
-        for (let i = 0; i < waiters.length; i++) (waiters[i] as Waiter<Row>).resolve(found[i]);
-      },
-      // One lookup's bad parameter (a value its array cannot be cast to) would fail the whole
-      // statement: each lookup then runs alone, so it fails only itself, as unbatched.
-      () => {
-        for (let i = 0; i < waiters.length; i++) {
-          const waiter = waiters[i] as Waiter<Row>;
-          one(
-            db,
-            pool,
-            columns.map((column) => column[i]),
-          ).then(waiter.resolve, waiter.reject);
-        }
-      },
-    );
-  }
-
-  function gather(db: Db, pool: pg.Pool, parameters: readonly unknown[], spec: PostgresBatch) {
-    let gathered = pending.get(pool);
-    if (gathered === undefined) {
-      gathered = { columns: parameters.map(() => []), waiters: [], sent: false };
-      pending.set(pool, gathered);
-      setImmediate(send, db, pool, gathered, spec);
-    }
-    const { columns, waiters } = gathered;
-    for (let k = 0; k < parameters.length; k++) (columns[k] as unknown[]).push(parameters[k]);
-    const answer = new Promise<Row | undefined>((resolve, reject) => waiters.push({ resolve, reject }));
-    // A full batch goes now, and the turn's later lookups start the next one; its timer then
-    // finds it sent.
-    if (waiters.length === MAX_BATCH) send(db, pool, gathered, spec);
-    return answer;
-  }
+  const onPostgres =
+    batch === undefined
+      ? one
+      : batchedOnPostgres(batch, one, (rows, count) => {
+          const found = new Array<Row | undefined>(count);
+          for (const values of rows) found[positionOf(values)] = decode(values);
+          return found;
+        });
 
   return ({ db }, parameters) => {
     const raw = rawConnectionFor(db);
@@ -218,16 +237,21 @@ export function hotQuery<Row>(
       const values = prepared.sqliteStatement(db, raw).get(...parameters) as RowValues | undefined;
       return values === undefined ? undefined : decode(values);
     }
-    return batch === undefined ? one(db, raw.pool, parameters) : gather(db, raw.pool, parameters, batch);
+    return onPostgres(db, raw.pool, parameters);
   };
 }
 
 /**
  * An insert, update or delete below Kysely, for writes on a hot path outside transactions
  * (inside one it runs on the transaction through Kysely, like hotQuery). `build` as for
- * hotQuery: placeholder values in the order `parameters` supplies them.
+ * hotQuery: placeholder values in the order `parameters` supplies them; `batch` as for
+ * hotQuery, its rows naming the write that changed each row.
  */
-export function hotStatement(name: string, build: (db: Db) => Compilable<unknown>): HotStatement {
+export function hotStatement(
+  name: string,
+  build: (db: Db) => Compilable<unknown>,
+  batch?: PostgresBatch,
+): HotStatement {
   const prepared = preparedSql(build, false);
 
   async function throughKysely(db: Db, parameters: readonly unknown[]): Promise<number> {
@@ -235,12 +259,26 @@ export function hotStatement(name: string, build: (db: Db) => Compilable<unknown
     return Number(result.numAffectedRows ?? 0n);
   }
 
+  const one: RunOne<number> = (db, pool, parameters) =>
+    pool
+      .query({ name, text: prepared.sql(db), values: [...parameters] })
+      .then((result) => result.rowCount ?? 0);
+  const onPostgres =
+    batch === undefined
+      ? one
+      : batchedOnPostgres(batch, one, (rows, count) => {
+          const changed = new Array<number>(count).fill(0);
+          for (const values of rows) {
+            const i = positionOf(values);
+            changed[i] = (changed[i] as number) + 1;
+          }
+          return changed;
+        });
+
   return ({ db }, parameters) => {
     const raw = rawConnectionFor(db);
     if (!raw) return throughKysely(db, parameters);
     if (raw.kind === 'sqlite') return prepared.sqliteStatement(db, raw).run(...parameters).changes;
-    return raw.pool
-      .query({ name, text: prepared.sql(db), values: [...parameters] })
-      .then((result) => result.rowCount ?? 0);
+    return onPostgres(db, raw.pool, parameters);
   };
 }

@@ -245,34 +245,69 @@ const liveArtifactReadAhead = hotQuery(
  * consume() on another node must not undo the consumption, or a code or refresh token could
  * be redeemed twice.
  */
-const upsertArtifact = hotStatement('gatehouse_oauth_artifact_upsert', (db) =>
-  db
-    .insertInto('oauth_artifacts')
-    .values({
-      model: '',
-      id: '',
-      payload_json: '',
-      grant_id: '',
-      user_code: '',
-      uid: '',
-      expires_at: 0,
-      account_id: '',
-    })
-    .onConflict((oc) =>
-      oc.columns(['model', 'id']).doUpdateSet((eb) => ({
-        payload_json: eb.ref('excluded.payload_json'),
-        grant_id: eb.ref('excluded.grant_id'),
-        user_code: eb.ref('excluded.user_code'),
-        uid: eb.ref('excluded.uid'),
-        expires_at: eb.ref('excluded.expires_at'),
-        account_id: eb.ref('excluded.account_id'),
-      })),
-    ),
+const upsertArtifact = hotStatement(
+  'gatehouse_oauth_artifact_upsert',
+  (db) =>
+    db
+      .insertInto('oauth_artifacts')
+      .values({
+        model: '',
+        id: '',
+        payload_json: '',
+        grant_id: '',
+        user_code: '',
+        uid: '',
+        expires_at: 0,
+        account_id: '',
+      })
+      .onConflict((oc) =>
+        oc.columns(['model', 'id']).doUpdateSet((eb) => ({
+          payload_json: eb.ref('excluded.payload_json'),
+          grant_id: eb.ref('excluded.grant_id'),
+          user_code: eb.ref('excluded.user_code'),
+          uid: eb.ref('excluded.uid'),
+          expires_at: eb.ref('excluded.expires_at'),
+          account_id: eb.ref('excluded.account_id'),
+        })),
+      ),
+  {
+    name: 'gatehouse_oauth_artifacts_upsert',
+    // The saves of one turn (db/hot-query.ts PostgresBatch): a token request's new artifacts.
+    // Two saves of one artifact in a batch make it fail, and they then run one by one.
+    sql: `with l as (
+        select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+          $7::bigint[], $8::text[])
+          with ordinality as l(model, id, payload_json, grant_id, user_code, uid, expires_at, account_id, position)
+      ), stored as (
+        insert into oauth_artifacts (model, id, payload_json, grant_id, user_code, uid, expires_at, account_id)
+        select model, id, payload_json, grant_id, user_code, uid, expires_at, account_id from l
+        on conflict (model, id) do update set payload_json = excluded.payload_json,
+          grant_id = excluded.grant_id, user_code = excluded.user_code, uid = excluded.uid,
+          expires_at = excluded.expires_at, account_id = excluded.account_id
+        returning model, id
+      )
+      select l.position::int from stored join l on l.model = stored.model and l.id = stored.id`,
+  },
 );
 
 /** consumed_at, model, id */
-const consumeArtifact = hotStatement('gatehouse_oauth_artifact_consume', (db) =>
-  db.updateTable('oauth_artifacts').set({ consumed_at: 0 }).where('model', '=', '').where('id', '=', ''),
+const consumeArtifact = hotStatement(
+  'gatehouse_oauth_artifact_consume',
+  (db) =>
+    db.updateTable('oauth_artifacts').set({ consumed_at: 0 }).where('model', '=', '').where('id', '=', ''),
+  {
+    name: 'gatehouse_oauth_artifacts_consume',
+    // The redemptions of one turn (db/hot-query.ts PostgresBatch): refresh tokens and codes.
+    sql: `with l as (
+        select * from unnest($1::bigint[], $2::text[], $3::text[])
+          with ordinality as l(consumed_at, model, id, position)
+      ), consumed as (
+        update oauth_artifacts a set consumed_at = l.consumed_at from l
+        where a.model = l.model and a.id = l.id
+        returning a.model, a.id
+      )
+      select l.position::int from consumed join l on l.model = consumed.model and l.id = consumed.id`,
+  },
 );
 
 /** model, id */

@@ -113,6 +113,25 @@ const orgBySlugBatched = hotQuery<{ id: string; name: string; sharedWith: unknow
   },
 );
 
+/**
+ * name, slug. The batch's SQL appends how many writes shared the statement to each new name,
+ * so a test sees which way a rename ran; the one-row statement writes the name as given.
+ */
+const renameOrgBatched = hotStatement(
+  'test_rename_org_batched',
+  (db) => db.updateTable('orgs').set({ name: '' }).where('slug', '=', ''),
+  {
+    name: 'test_rename_orgs',
+    sql: `with l as (
+        select * from unnest($1::text[], $2::text[]) with ordinality as l(name, slug, position)
+      ), renamed as (
+        update orgs o set name = l.name || ' (' || (select count(*) from l) || ')' from l
+        where o.slug = l.slug returning o.slug
+      )
+      select l.position::int from renamed join l on l.slug = renamed.slug`,
+  },
+);
+
 for (const kind of backendKinds()) {
   describe(`hot lookups gathered per event-loop turn [${kind}]`, () => {
     let testDb: TestDatabase;
@@ -195,6 +214,28 @@ for (const kind of backendKinds()) {
         // SQLite runs each lookup alone and compares an integer with text (never greater).
         assert.equal(bad.status === 'fulfilled' && bad.value, undefined);
       }
+    });
+
+    it('writes each of one turn, answering how many rows each changed', async () => {
+      const changed = await Promise.all([
+        renameOrgBatched(ctx, ['Eight', 'org-8']),
+        renameOrgBatched(ctx, ['Nobody', 'no-such-org']),
+        renameOrgBatched(ctx, ['Nine', 'org-9']),
+      ]);
+      assert.deepEqual(changed, [1, 0, 1]);
+      const names = await handle.db
+        .selectFrom('orgs')
+        .select(['slug', 'name'])
+        .where('slug', 'in', ['org-8', 'org-9'])
+        .orderBy('slug')
+        .execute();
+      const shared = kind === 'postgres' ? ' (3)' : '';
+      assert.deepEqual(names, [
+        { slug: 'org-8', name: `Eight${shared}` },
+        { slug: 'org-9', name: `Nine${shared}` },
+      ]);
+      assert.equal(await renameOrgBatched(ctx, ['Alone', 'org-8']), 1);
+      assert.deepEqual(await orgBySlug(ctx, ['org-8']), { id: 'org_8', name: 'Alone' });
     });
   });
 }

@@ -384,6 +384,40 @@ describeEachBackend('oauth storage adapter', (get) => {
     assert.equal(await Grant.find(grantId), undefined);
   });
 
+  it('stores and consumes the artifacts of one turn each as alone, two saves of one artifact included', async () => {
+    const t = get();
+    const RefreshToken = new (adapterClass(t))('RefreshToken');
+    const ids = Array.from({ length: 6 }, () => newId('rt'));
+    const twice = newId('rt');
+    await Promise.all([
+      ...ids.map((id, i) =>
+        RefreshToken.upsert(
+          id,
+          { jti: id, kind: 'RefreshToken', grantId: `grant-${i}`, accountId: `usr-${i}` },
+          60,
+        ),
+      ),
+      // Two saves of one artifact in one turn: the shared statement cannot take both.
+      RefreshToken.upsert(twice, { jti: twice, kind: 'RefreshToken', n: 1 }, 60),
+      RefreshToken.upsert(twice, { jti: twice, kind: 'RefreshToken', n: 2 }, 60),
+    ]);
+    for (const [i, id] of ids.entries()) {
+      const row = await storedRow(t, 'RefreshToken', id);
+      assert.equal(row?.grant_id, `grant-${i}`, `token ${i}`);
+      assert.equal(row?.account_id, `usr-${i}`, `token ${i}`);
+      assert.equal(row?.expires_at, t.clock.now() + 60 * SECOND, `token ${i}`);
+      assert.equal(row?.consumed_at, null, `token ${i}`);
+      assert.equal(JSON.parse(row?.payload_json ?? '{}').jti, id, `token ${i}`);
+    }
+    assert.ok([1, 2].includes((await RefreshToken.find(twice))?.n as number), 'one of the two saves');
+
+    await Promise.all([...ids.slice(0, 3), newId('rt')].map((id) => RefreshToken.consume(id)));
+    for (const [i, id] of ids.entries()) {
+      const row = await storedRow(t, 'RefreshToken', id);
+      assert.equal(row?.consumed_at, i < 3 ? t.clock.now() : null, `token ${i}`);
+    }
+  });
+
   it('answers refresh tokens read in the same turn each with its own grant (one statement on PostgreSQL)', async () => {
     const t = get();
     const request = {};
