@@ -167,6 +167,8 @@ function batchedOnPostgres<Result>(
         const results = answers(result.rows, waiters.length);
         for (let i = 0; i < waiters.length; i++) (waiters[i] as Waiter<Result>).resolve(results[i] as Result);
       },
+      // A failed statement changed nothing (one statement is atomic), so running each alone is
+      // safe for writes too.
       () => {
         for (let i = 0; i < waiters.length; i++) alone(db, pool, columns, i, waiters[i] as Waiter<Result>);
       },
