@@ -167,8 +167,9 @@ function batchedOnPostgres<Result>(
         const results = answers(result.rows, waiters.length);
         for (let i = 0; i < waiters.length; i++) (waiters[i] as Waiter<Result>).resolve(results[i] as Result);
       },
-      // A failed statement changed nothing (one statement is atomic), so running each alone is
-      // safe for writes too.
+      // A statement the server refused changed nothing (it is atomic), so each runs alone. One
+      // whose answer was lost with its connection may have committed: batch only writes that
+      // can be repeated (the OAuth adapter's consume and save can).
       () => {
         for (let i = 0; i < waiters.length; i++) alone(db, pool, columns, i, waiters[i] as Waiter<Result>);
       },
