@@ -7,7 +7,7 @@
 //     connection (one is open while another request's withTx holds it; then Kysely queues
 //     the read behind it, as for any other query).
 //   PostgreSQL: a named prepared statement straight on the pool, parsed and planned once
-//     per connection.
+//     per connection; with a PostgresBatch, the calls of one event-loop turn as one statement.
 // Both drivers hand the row over as an array of values, which `decode` turns into the row
 // object: better-sqlite3 builds a named row through V8's C++ API one property at a time, which
 // cost more than the query itself on the forward-auth miss (~1.3 of ~5.5 µs); an object

@@ -3,7 +3,8 @@
 // with Gatehouse driven through inject() and the IdP over real HTTP.
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
-import { asBrowser, type Browser, form, hiddenField, type TestApp } from './app.ts';
+import { asBrowser, type Browser, form, hiddenField, setUpOrgWithAdmin, type TestApp } from './app.ts';
+import { startTestOidcIdp, type TestIdpUser, type TestOidcIdp } from './oidc-idp.ts';
 
 export const CALLBACK_URL = 'http://localhost:8080/sso/oidc/callback';
 
@@ -12,6 +13,30 @@ export interface ConnectionBody {
   has_client_secret: boolean;
   public_jwk: Record<string, unknown> | null;
   redirect_uri: string;
+}
+
+/**
+ * An org `slug` with its admin (root@<slug>.example) whose domain <slug>.example signs in
+ * through a test OIDC IdP knowing `users`, with the role rules given. Sets Gatehouse's clock to
+ * the real time: the IdP's ID tokens carry it.
+ */
+export async function setUpOrgWithTestIdp(
+  t: TestApp,
+  slug: string,
+  users: TestIdpUser[],
+  rules?: { value: string; role: 'admin' | 'user' | 'viewer' }[],
+): Promise<{ idp: TestOidcIdp; orgId: string; admin: Browser; connection: ConnectionBody }> {
+  t.clock.set(Date.now());
+  const idp = await startTestOidcIdp({ redirectUris: [CALLBACK_URL], users });
+  const { orgId, admin } = await setUpOrgWithAdmin(t, slug, `root@${slug}.example`);
+  const connection = await setUpOidcConnection(t, admin, slug, {
+    issuer: idp.issuer,
+    clientId: idp.clientId,
+    clientSecret: idp.clientSecret,
+    domain: `${slug}.example`,
+    rules,
+  });
+  return { idp, orgId, admin, connection };
 }
 
 /** Creates the connection, claims `domain` for it (verified by the operator) and adds the role rules. */

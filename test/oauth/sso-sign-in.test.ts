@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
-import { form, hiddenField, setUpOrgWithAdmin, type TestApp } from '../helpers/app.ts';
+import { form, hiddenField, type TestApp } from '../helpers/app.ts';
 import { describeEachBackend } from '../helpers/each-backend.ts';
 import {
   absorb,
@@ -17,8 +17,8 @@ import {
   registerPublicClient,
   verifyAccessToken,
 } from '../helpers/oauth.ts';
-import { startTestOidcIdp, type TestOidcIdp } from '../helpers/oidc-idp.ts';
-import { CALLBACK_URL, type ConnectionBody, setUpOidcConnection, ssoTrip } from '../helpers/sso.ts';
+import type { TestOidcIdp } from '../helpers/oidc-idp.ts';
+import { type ConnectionBody, setUpOrgWithTestIdp, ssoTrip } from '../helpers/sso.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:41011/callback';
 
@@ -29,19 +29,9 @@ describeEachBackend('OAuth sign-in through SSO', (get) => {
 
   before(async () => {
     t = get();
-    // ID tokens carry the IdP's real time: Gatehouse's clock must agree with it.
-    t.clock.set(Date.now());
-    idp = await startTestOidcIdp({
-      redirectUris: [CALLBACK_URL],
-      users: [{ sub: 'idp-dana', email: 'dana@oa-sso.example', name: 'Dana', groups: ['everyone'] }],
-    });
-    const { admin } = await setUpOrgWithAdmin(t, 'oa-sso', 'root@oa-sso.example');
-    connection = await setUpOidcConnection(t, admin, 'oa-sso', {
-      issuer: idp.issuer,
-      clientId: idp.clientId,
-      clientSecret: idp.clientSecret,
-      domain: 'oa-sso.example',
-    });
+    ({ idp, connection } = await setUpOrgWithTestIdp(t, 'oa-sso', [
+      { sub: 'idp-dana', email: 'dana@oa-sso.example', name: 'Dana', groups: ['everyone'] },
+    ]));
   });
   after(async () => {
     await idp?.close();

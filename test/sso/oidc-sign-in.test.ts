@@ -4,22 +4,15 @@
 // sign-in, a pinned role left alone, IdP key rotation followed, and the test sign-in report.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import {
-  asBrowser,
-  type Browser,
-  form,
-  hiddenField,
-  setUpOrgWithAdmin,
-  type TestApp,
-} from '../helpers/app.ts';
+import { asBrowser, type Browser, form, hiddenField, type TestApp } from '../helpers/app.ts';
 import { describeEachBackend } from '../helpers/each-backend.ts';
-import { startTestOidcIdp, type TestOidcIdp } from '../helpers/oidc-idp.ts';
+import type { TestOidcIdp } from '../helpers/oidc-idp.ts';
 import {
   auditEvents,
   CALLBACK_URL,
   type ConnectionBody,
   discoverFromLogin,
-  setUpOidcConnection,
+  setUpOrgWithTestIdp,
   ssoTrip,
 } from '../helpers/sso.ts';
 
@@ -32,11 +25,10 @@ describeEachBackend('OIDC sign-in', (get) => {
 
   before(async () => {
     t = get();
-    // ID tokens carry the IdP's real time: Gatehouse's clock must agree with it.
-    t.clock.set(Date.now());
-    idp = await startTestOidcIdp({
-      redirectUris: [CALLBACK_URL],
-      users: [
+    ({ idp, orgId, admin, connection } = await setUpOrgWithTestIdp(
+      t,
+      'corp',
+      [
         {
           sub: 'okta-alice',
           email: 'alice@corp.example',
@@ -46,18 +38,11 @@ describeEachBackend('OIDC sign-in', (get) => {
         { sub: 'okta-carl', email: 'carl@corp.example', name: 'Carl', groups: ['contractors'] },
         { sub: 'okta-uma', email: 'uma@corp.example', name: 'Uma', groups: ['everyone'] },
       ],
-    });
-    ({ orgId, admin } = await setUpOrgWithAdmin(t, 'corp', 'root@corp.example'));
-    connection = await setUpOidcConnection(t, admin, 'corp', {
-      issuer: idp.issuer,
-      clientId: idp.clientId,
-      clientSecret: idp.clientSecret,
-      domain: 'corp.example',
-      rules: [
+      [
         { value: 'gatehouse-admins', role: 'admin' },
         { value: 'contractors', role: 'viewer' },
       ],
-    });
+    ));
   });
   after(async () => {
     await idp?.close();
