@@ -1,23 +1,39 @@
 // The `gatehouse` program. Global flags are declared once here and inherited by every
 // subcommand (SPEC §9); each command lives in its own file under commands/.
 import { Command, CommanderError } from 'commander';
+import { ConfigStore } from './client/config-file.ts';
+import type { ClientContext } from './client/connection.ts';
+import { readClientEnvironment } from './client/environment.ts';
 import { registerAdminCreate } from './commands/admin-create.ts';
 import { registerAdminVerifyDomain } from './commands/admin-verify-domain.ts';
+import { registerApiKeyCommands } from './commands/api-keys.ts';
 import { registerAuditVerify } from './commands/audit-verify.ts';
+import { registerAuthLogin } from './commands/auth-login.ts';
+import { registerAuthLogout } from './commands/auth-logout.ts';
+import { registerAuthProfiles } from './commands/auth-profiles.ts';
+import { registerAuthStatus } from './commands/auth-status.ts';
+import { registerAuthToken } from './commands/auth-token.ts';
 import { registerKeysRotate } from './commands/keys-rotate.ts';
 import { registerMcpDoctor } from './commands/mcp-doctor.ts';
 import { registerMigrate } from './commands/migrate.ts';
+import { registerOrgs } from './commands/orgs.ts';
+import { registerProjects } from './commands/projects.ts';
 import { isLongRunning, registerServe } from './commands/serve.ts';
+import { registerWhoami } from './commands/whoami.ts';
 import { CliError, exitCodes } from './exit-codes.ts';
 
-export function buildProgram(): Command {
+export function buildProgram(env: NodeJS.ProcessEnv): Command {
+  const environment = readClientEnvironment(env);
+  const client: ClientContext = { env: environment, store: new ConfigStore(environment.configDir) };
   const program = new Command('gatehouse')
     .description('Gatehouse: identity and access for AI platforms')
-    .option('--url <url>', 'the Gatehouse server URL (client commands)')
-    .option('--profile <name>', 'the credential profile to use (client commands)')
-    .option('--org <slug>', 'the organization to act in')
-    .option('--project <name>', 'the project to act in')
-    .option('--api-key <key>', 'authenticate with this API key instead of a profile')
+    .option('--url <url>', 'the Gatehouse server URL (client commands; or GATEHOUSE_URL)')
+    .option('--profile <name>', 'the saved profile to use (or GATEHOUSE_PROFILE)')
+    .option('--org <slug>', 'the organization to act in (or GATEHOUSE_ORG)')
+    .option('--project <name>', 'the project to act in (or GATEHOUSE_PROJECT)')
+    // Bare, the key is read from a hidden prompt, or from stdin when it is not a terminal, so
+    // it stays out of shell history and `ps`.
+    .option('--api-key [key]', 'authenticate with an API key instead of a profile (or GATEHOUSE_API_KEY)')
     .option('--json', 'print machine-readable JSON on stdout')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
@@ -28,7 +44,20 @@ export function buildProgram(): Command {
   registerAdminCreate(admin);
   registerAdminVerifyDomain(admin);
   registerAuditVerify(program);
-  registerKeysRotate(program);
+  const auth = program.command('auth').description('sign in to a Gatehouse server, and the saved profiles');
+  registerAuthLogin(auth, client);
+  registerAuthStatus(auth, client);
+  registerAuthToken(auth, client);
+  registerAuthLogout(auth, client);
+  registerAuthProfiles(auth, client);
+  registerWhoami(program, client);
+  registerOrgs(program, client);
+  registerProjects(program, client);
+  const keys = program
+    .command('keys')
+    .description('API keys (create, list, revoke) and the server’s signing keys (rotate)');
+  registerApiKeyCommands(keys, client);
+  registerKeysRotate(keys);
   const mcp = program.command('mcp').description('client-side checks of MCP servers');
   registerMcpDoctor(mcp);
   return program;
@@ -40,8 +69,8 @@ export function buildProgram(): Command {
  */
 export type CliOutcome = number | 'serving';
 
-export async function runCli(argv: readonly string[]): Promise<CliOutcome> {
-  const program = buildProgram();
+export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<CliOutcome> {
+  const program = buildProgram(env);
   // Which command ran is known only after parsing: `gatehouse --json serve` is serve too,
   // and `gatehouse serve --bogus` is a usage error that must still exit 2.
   let started: Command | undefined;

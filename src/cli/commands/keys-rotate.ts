@@ -7,8 +7,7 @@ import type { Command } from 'commander';
 import { withOperatorServices } from '../operator.ts';
 import { wantsJson } from '../output.ts';
 
-export function registerKeysRotate(program: Command): void {
-  const keys = program.command('keys').description('signing and encryption keys');
+export function registerKeysRotate(keys: Command): void {
   keys
     .command('rotate')
     .description(

@@ -1,0 +1,78 @@
+// The loopback redirect of a browser login (RFC 8252 §7.3): a server on 127.0.0.1 at a port
+// the system picks, for one authorization response. The browser's request is answered only
+// once the CLI knows how the sign-in ended, so the tab says "done" or what went wrong.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+const CALLBACK_PATH = '/callback';
+
+export interface LoopbackCallback {
+  /** The full URL the browser was sent to, with code, state and iss. */
+  readonly url: URL;
+  /** Answers the browser with the result page and closes the server. */
+  finish(outcome: { ok: boolean; message: string }): void;
+}
+
+export interface LoopbackReceiver {
+  readonly redirectUri: string;
+  /** The first request to the callback path. */
+  readonly callback: Promise<LoopbackCallback>;
+  close(): void;
+}
+
+function page(ok: boolean, message: string): string {
+  const title = ok ? 'Signed in to Gatehouse' : 'Gatehouse sign-in did not complete';
+  const escaped = message.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>
+<style>body{font:16px system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1f2328}</style>
+</head><body><main><h1>${title}</h1><p>${escaped}</p></main></body></html>`;
+}
+
+function respond(response: ServerResponse, status: number, body: string): void {
+  response.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+    'referrer-policy': 'no-referrer',
+  });
+  response.end(body);
+}
+
+export async function listenOnLoopback(): Promise<LoopbackReceiver> {
+  let deliver: (callback: LoopbackCallback) => void = () => {};
+  const callback = new Promise<LoopbackCallback>((resolve) => {
+    deliver = resolve;
+  });
+  let received = false;
+  const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const url = new URL(request.url ?? '/', `http://127.0.0.1:${port}`);
+    if (request.method !== 'GET' || url.pathname !== CALLBACK_PATH) {
+      respond(response, 404, page(false, 'Nothing here: this address only receives a Gatehouse sign-in.'));
+      return;
+    }
+    if (received) {
+      respond(response, 409, page(false, 'This sign-in was already received; you can close this tab.'));
+      return;
+    }
+    received = true;
+    deliver({
+      url,
+      finish: ({ ok, message }) => {
+        respond(response, ok ? 200 : 400, page(ok, message));
+        server.close();
+      },
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const port = (server.address() as { port: number }).port;
+  return {
+    redirectUri: `http://127.0.0.1:${port}${CALLBACK_PATH}`,
+    callback,
+    close: () => {
+      server.close();
+      server.closeAllConnections();
+    },
+  };
+}

@@ -1,0 +1,185 @@
+// `gatehouse auth login` (SPEC §9): signs in to a server and saves the result as a profile.
+// The browser with a loopback redirect by default; a device code with --device, or when no
+// browser can be opened here; an API key with --api-key (a hidden prompt, or stdin when it is
+// not a terminal), checked against the server before it is saved.
+import type { Command } from 'commander';
+import { callApi } from '../client/api.ts';
+import { type ConfigData, PROFILE_NAME, type ProfileEntry } from '../client/config-file.ts';
+import { type ClientContext, explicitServer, type GlobalFlags } from '../client/connection.ts';
+import type { Me } from '../client/me.ts';
+import {
+  connectClient,
+  discoverServer,
+  type GatehouseServer,
+  normaliseServerUrl,
+  registerCli,
+} from '../client/oauth.ts';
+import { signInWithBrowser, signInWithDeviceCode } from '../client/sign-in.ts';
+import { noBrowserReason } from '../client/system-browser.ts';
+import { CliError, exitCodes } from '../exit-codes.ts';
+import { printResult, tell } from '../output.ts';
+import { readSecret } from '../prompt.ts';
+
+interface LoginOptions {
+  readonly device?: boolean;
+  /** false with --no-browser. */
+  readonly browser: boolean;
+  readonly timeout: string;
+}
+
+interface Project {
+  id: string;
+  name: string;
+}
+
+function profileNameFor(context: ClientContext, flags: GlobalFlags, config: ConfigData): string {
+  const name = flags.profile ?? context.env.profile ?? config.default_profile ?? 'default';
+  if (!PROFILE_NAME.test(name))
+    throw new CliError(
+      `--profile must be letters, digits, ".", "_" or "-" (at most 64), not ${JSON.stringify(name)}`,
+      exitCodes.usage,
+    );
+  return name;
+}
+
+function timeoutOf(options: LoginOptions): number {
+  const seconds = Number(options.timeout);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600)
+    throw new CliError('--timeout must be a whole number of seconds from 1 to 3600', exitCodes.usage);
+  return seconds * 1000;
+}
+
+/** The CLI's client id at this server: registered on first use, then remembered per issuer. */
+async function clientIdFor(context: ClientContext, server: GatehouseServer): Promise<string> {
+  const known = context.store.read().clients[server.issuer];
+  if (known) return known.client_id;
+  return context.store.update(async (config) => {
+    const again = config.clients[server.issuer];
+    if (again) return { result: again.client_id };
+    const clientId = await registerCli(server);
+    const clients = {
+      ...config.clients,
+      [server.issuer]: { client_id: clientId, registered_at: new Date().toISOString() },
+    };
+    return { config: { ...config, clients }, result: clientId };
+  });
+}
+
+async function signInWithOauth(context: ClientContext, server: GatehouseServer, options: LoginOptions) {
+  const configuration = await connectClient(server, await clientIdFor(context, server));
+  const timeoutMs = timeoutOf(options);
+  if (options.device) return signInWithDeviceCode(configuration, server, { timeoutMs });
+  if (options.browser) {
+    const reason = noBrowserReason(context.env.browser);
+    if (reason !== undefined) {
+      tell(`No browser can be opened here (${reason}): signing in with a device code instead.`);
+      return signInWithDeviceCode(configuration, server, { timeoutMs });
+    }
+  }
+  return signInWithBrowser(configuration, server, options.browser ? context.env.browser : undefined, {
+    timeoutMs,
+  });
+}
+
+/** The org and project to save: given ones are checked against the server; one org is taken as the default. */
+async function defaultsFor(server: string, bearer: string, me: Me, flags: GlobalFlags) {
+  let org: Me['orgs'][number] | undefined;
+  if (flags.org !== undefined) {
+    org = me.orgs.find((candidate) => candidate.slug === flags.org || candidate.id === flags.org);
+    if (org === undefined)
+      throw new CliError(
+        `--org ${flags.org}: this account is not a member of that organization (its orgs: ${me.orgs.map((o) => o.slug).join(', ') || 'none'})`,
+      );
+  } else if (me.orgs.length === 1) org = me.orgs[0];
+  let project: Project | undefined;
+  if (flags.project !== undefined) {
+    if (org === undefined)
+      throw new CliError('--project needs an organization: pass --org too', exitCodes.usage);
+    const projects = await callApi<{ data: Project[] }>(
+      server,
+      bearer,
+      { method: 'GET', path: `/v1/orgs/${encodeURIComponent(org.slug)}/projects?limit=200` },
+      'the new sign-in',
+    );
+    project = projects.data.find(
+      (candidate) => candidate.name === flags.project || candidate.id === flags.project,
+    );
+    if (project === undefined)
+      throw new CliError(`--project ${flags.project}: no such project in ${org.slug}`);
+  }
+  return { org, project };
+}
+
+export function registerAuthLogin(auth: Command, context: ClientContext): void {
+  auth
+    .command('login')
+    .description('sign in to a Gatehouse server and save the credential as a profile')
+    .option('--device', 'sign in with a device code, on any device with a browser')
+    .option('--no-browser', 'do not open a browser; print the URL to open instead')
+    .option('--timeout <seconds>', 'how long to wait for the sign-in to finish', '300')
+    .action(async (options: LoginOptions, command: Command) => {
+      const flags = command.optsWithGlobals<GlobalFlags>();
+      const config = context.store.read();
+      const name = profileNameFor(context, flags, config);
+      const url = explicitServer(flags, context) ?? config.profiles[name]?.url;
+      if (url === undefined)
+        throw new CliError('which server? pass --url (its public URL) or set GATEHOUSE_URL', exitCodes.usage);
+      const server = await discoverServer(url);
+
+      let credential: ProfileEntry['credential'];
+      if (flags.apiKey !== undefined) {
+        const key = flags.apiKey === true ? (await readSecret('API key: ')).trim() : flags.apiKey;
+        if (!key) throw new CliError('no API key was given on the prompt or stdin', exitCodes.usage);
+        credential = { method: 'api_key', api_key: key };
+      } else credential = await signInWithOauth(context, server, options);
+      const bearer = credential.method === 'api_key' ? credential.api_key : credential.access_token;
+      const me = await callApi<Me>(server.url, bearer, { method: 'GET', path: '/v1/me' }, 'the new sign-in');
+      const { org, project } = await defaultsFor(server.url, bearer, me, flags);
+
+      const entry: ProfileEntry = {
+        url: server.url,
+        issuer: server.issuer,
+        credential,
+        ...(org ? { org: org.slug } : {}),
+        ...(project ? { project: project.name } : {}),
+        subject: {
+          kind: me.principal.kind,
+          id: me.principal.id,
+          ...(me.user ? { email: me.user.email } : {}),
+        },
+        saved_at: new Date().toISOString(),
+      };
+      const becameDefault = await context.store.update(async (current) => {
+        const isDefault = current.default_profile === undefined || current.default_profile === name;
+        return {
+          config: {
+            ...current,
+            default_profile: isDefault ? name : current.default_profile,
+            profiles: { ...current.profiles, [name]: entry },
+          },
+          result: isDefault,
+        };
+      });
+      const who = me.user?.email ?? `${me.principal.kind} ${me.principal.id}`;
+      const orgNote = org
+        ? `; org ${org.slug}`
+        : me.orgs.length > 1
+          ? `; ${me.orgs.length} orgs: choose one with --org or GATEHOUSE_ORG`
+          : '';
+      printResult(
+        command,
+        {
+          profile: name,
+          default: becameDefault,
+          url: server.url,
+          method: credential.method,
+          principal: me.principal,
+          email: me.user?.email ?? null,
+          org: org?.slug ?? null,
+          project: project?.name ?? null,
+          expires_at: credential.method === 'oauth' ? credential.expires_at : null,
+        },
+        `Signed in to ${server.url} as ${who} (profile "${name}"${becameDefault ? ', the default' : ''}${orgNote}).`,
+      );
+    });
+}
