@@ -23,7 +23,10 @@ export const ADMIN_EMAIL = 'ada@cli.example';
 export const ORG = 'acme';
 
 export interface LiveGatehouse {
+  /** The URL the server names itself by (GATEHOUSE_PUBLIC_URL). */
   readonly publicUrl: string;
+  /** Where it listens: the public URL unless a proxy in front was asked for. */
+  readonly listenUrl: string;
   readonly kind: BackendKind;
   /** The admin's browser session over HTTP, for setting things up through /v1. */
   readonly admin: HttpSession;
@@ -37,14 +40,15 @@ export async function startLiveGatehouse(
   const database: TestDatabase = await createTestDatabase(kind);
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-server-'));
   const port = await freePort();
-  const publicUrl = `http://127.0.0.1:${port}`;
+  const listenUrl = `http://127.0.0.1:${port}`;
   const env = {
     GATEHOUSE_DATABASE_URL: database.url,
     GATEHOUSE_SECRET_KEY: generateMasterKey(),
     GATEHOUSE_DATA_DIR: dataDir,
-    GATEHOUSE_PUBLIC_URL: publicUrl,
+    GATEHOUSE_PUBLIC_URL: listenUrl,
     ...extraEnv,
   };
+  const publicUrl = env.GATEHOUSE_PUBLIC_URL;
   const created = await runGatehouse(['admin', 'create', '--email', ADMIN_EMAIL, '--org', ORG], {
     env,
     stdin: `${TEST_PASSWORD}\n`,
@@ -62,9 +66,10 @@ export async function startLiveGatehouse(
     await database.drop();
     throw error;
   }
-  const admin = await signInOverHttp(publicUrl, ADMIN_EMAIL);
+  const admin = await signInOverHttp(listenUrl, ADMIN_EMAIL);
   return {
     publicUrl,
+    listenUrl,
     kind,
     admin,
     stop: async () => {

@@ -266,5 +266,10 @@ export function describeOauthFailure(step: string, server: string, error: unknow
     );
   }
   if (requestFailed(error)) return describeUnreachable(server, error);
-  return new CliError(`${step} failed: ${(error as Error).message}`);
+  // openid-client says what kind of check failed and keeps the precise one (a wrong iss or
+  // state, an unexpected claim) as its cause.
+  const cause = (error as { cause?: unknown }).cause;
+  const precise =
+    cause instanceof Error && cause.message !== (error as Error).message ? `: ${cause.message}` : '';
+  return new CliError(`${step} failed: ${(error as Error).message}${precise}`);
 }

@@ -11,7 +11,6 @@ import {
   connectClient,
   discoverServer,
   type GatehouseServer,
-  normaliseServerUrl,
   registerCli,
 } from '../client/oauth.ts';
 import { signInWithBrowser, signInWithDeviceCode } from '../client/sign-in.ts';
