@@ -7,12 +7,7 @@ import { callApi } from '../client/api.ts';
 import { type ConfigData, PROFILE_NAME, type ProfileEntry } from '../client/config-file.ts';
 import { type ClientContext, explicitServer, type GlobalFlags } from '../client/connection.ts';
 import type { Me } from '../client/me.ts';
-import {
-  connectClient,
-  discoverServer,
-  type GatehouseServer,
-  registerCli,
-} from '../client/oauth.ts';
+import { connectClient, discoverServer, type GatehouseServer, registerCli } from '../client/oauth.ts';
 import { signInWithBrowser, signInWithDeviceCode } from '../client/sign-in.ts';
 import { noBrowserReason } from '../client/system-browser.ts';
 import { CliError, exitCodes } from '../exit-codes.ts';
