@@ -309,6 +309,6 @@ describe('gatehouse admin create --api-key: help', () => {
     assert.equal(command.code, 0, command.stderr);
     assert.match(command.stdout, /--api-key NAME/);
     assert.equal(program.code, 0, program.stderr);
-    assert.match(program.stdout, /--api-key <key>\s+authenticate with this API key/);
+    assert.match(program.stdout, /--api-key \[key\]\s+authenticate with an API key instead of a profile/);
   });
 });

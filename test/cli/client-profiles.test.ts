@@ -96,7 +96,7 @@ describe('the gatehouse CLI resolution rule and config file', () => {
     // The acme key reaches only acme: asking for beta is the server's refusal, which proves the
     // variable was used over the profile's org.
     assertExit(envWins, 1);
-    assert.match(envWins.stderr, /gatehouse: .*\((\w+)\)/);
+    assert.match(envWins.stderr, /\(credential_org_mismatch, field org\)/);
     assertExit(flagWins, 0);
     assert.equal(flagWins.stdout, fromProfile.stdout);
   });
@@ -156,6 +156,10 @@ describe('the gatehouse CLI resolution rule and config file', () => {
     );
     const stillA = await machine.run(['whoami', '--profile', 'a']);
     assertExit(stillA, 0);
+    const all = await machine.run(['auth', 'logout', '--all', '--json']);
+    assertExit(all, 0);
+    assert.deepEqual(JSON.parse(all.stdout), { signed_out: [{ profile: 'a', outcome: 'api_key' }] });
+    assert.deepEqual(machine.config().profiles, {});
   });
 
   it('refuses a corrupt config file or one of another version, and leaves it as it was', async () => {

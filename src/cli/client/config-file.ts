@@ -121,6 +121,8 @@ export class ConfigStore {
     this.ensureDir();
     let release: () => Promise<void>;
     try {
+      // The library's default for a compromised lock (its mtime could not be refreshed) is to
+      // throw from a timer, killing the process mid-write; the write is atomic either way.
       release = await lockfile.lock(this.path, { ...LOCK_OPTIONS, onCompromised: () => {} });
     } catch (error) {
       throw new CliError(

@@ -113,13 +113,13 @@ function requireProfile(
 /** The connection for this command, by the rule above. */
 export async function resolveConnection(context: ClientContext, flags: GlobalFlags): Promise<Connection> {
   const key = await apiKeyFrom(flags, context);
-  const config = context.store.read();
   const named = flags.profile ?? context.env.profile;
   if (key !== undefined) {
     // The key's server: stated, or the profile stated alongside; never the default profile's,
-    // which may be another server the key was not made for.
+    // which may be another server the key was not made for. The config file is read only
+    // for that profile, so a key and a URL in CI work whatever the file holds.
     const stated = explicitServer(flags, context);
-    const profile = named === undefined ? undefined : requireProfile(context, flags, config)[1];
+    const profile = named === undefined ? undefined : requireProfile(context, flags, context.store.read())[1];
     const server = stated ?? profile?.url;
     if (server === undefined)
       throw new CliError(
@@ -139,7 +139,7 @@ export async function resolveConnection(context: ClientContext, flags: GlobalFla
       boundToOneOrg: true,
     });
   }
-  const [name, profile] = requireProfile(context, flags, config);
+  const [name, profile] = requireProfile(context, flags, context.store.read());
   const stated = explicitServer(flags, context);
   if (stated !== undefined && stated !== profile.url)
     throw new CliError(

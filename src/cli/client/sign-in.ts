@@ -15,7 +15,7 @@ import {
   startAuthorization,
   startDeviceAuthorization,
 } from './oauth.ts';
-import { startSpinner } from './progress.ts';
+import { type Spinner, startSpinner } from './progress.ts';
 import { openSystemBrowser } from './system-browser.ts';
 
 export interface SignInOptions {
@@ -40,7 +40,7 @@ export async function signInWithBrowser(
 ): Promise<OauthCredential> {
   const loopback = await listenOnLoopback();
   let timer: NodeJS.Timeout | undefined;
-  const spinner = { stop: () => {} };
+  let spinner: Spinner | undefined;
   try {
     const request = await startAuthorization(configuration, server, loopback.redirectUri);
     const opened = browser !== undefined && (await openSystemBrowser(browser, request.url.href));
@@ -50,12 +50,13 @@ export async function signInWithBrowser(
         : 'To sign in, open this URL in a browser on this machine:',
     );
     tell(`  ${request.url.href}`);
-    Object.assign(spinner, startSpinner('Waiting for the sign-in in the browser…'));
+    spinner = startSpinner('Waiting for the sign-in in the browser…');
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(timedOut('the browser sign-in', options.timeoutMs)), options.timeoutMs);
     });
     const callback = await Promise.race([loopback.callback, deadline]);
     spinner.stop();
+    spinner = undefined;
     try {
       const credential = await finishAuthorization(configuration, server, request, callback.url);
       callback.finish({
@@ -72,7 +73,7 @@ export async function signInWithBrowser(
       throw error;
     }
   } finally {
-    spinner.stop();
+    spinner?.stop();
     clearTimeout(timer);
     loopback.close();
   }
