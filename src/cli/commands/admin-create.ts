@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
 import { isGatehouseError } from '../../core/errors.ts';
-import { hashPassword } from '../../core/passwords.ts';
-import { withTx } from '../../db/index.ts';
-import { checkPassword } from '../../tenancy/index.ts';
 import { CliError, exitCodes } from '../exit-codes.ts';
 import { withOperatorServices } from '../operator.ts';
 import { printResult } from '../output.ts';
@@ -33,9 +30,11 @@ function fieldPrefix(field: string | undefined): string {
 }
 
 /** Checked before the database is touched, so a bad name is a usage error that creates nothing. */
-function checkApiKeyName(name: string | undefined): string | undefined {
+function checkApiKeyName(name: string | true | undefined): string | undefined {
   if (name === undefined) return undefined;
-  if (name.trim() === '') throw new CliError('--api-key: the key name must not be empty', exitCodes.usage);
+  // A bare --api-key (which client commands read as "prompt for the key") names nothing here.
+  if (name === true || name.trim() === '')
+    throw new CliError('--api-key: the key name must not be empty', exitCodes.usage);
   if (name.length > MAX_API_KEY_NAME_LENGTH)
     throw new CliError(
       `--api-key: the key name must be at most ${MAX_API_KEY_NAME_LENGTH} characters (got ${name.length})`,
@@ -64,10 +63,15 @@ export function registerAdminCreate(admin: Command): void {
     .action(async (options: AdminCreateOptions, command: Command) => {
       // --org and --api-key are global flags (SPEC §9: declared once on the program, never
       // re-declared); here --api-key names the key to create (see the help text).
-      const globals = command.optsWithGlobals<{ org?: string; apiKey?: string }>();
+      const globals = command.optsWithGlobals<{ org?: string; apiKey?: string | true }>();
       const orgSlug = globals.org;
       if (!orgSlug) throw new CliError('admin create needs --org <slug>', exitCodes.usage);
       const apiKeyName = checkApiKeyName(globals.apiKey);
+      const [{ hashPassword }, { withTx }, { checkPassword }] = await Promise.all([
+        import('../../core/passwords.ts'),
+        import('../../db/index.ts'),
+        import('../../tenancy/index.ts'),
+      ]);
       const result = await withOperatorServices({ requireCurrentSchema: false }, async (services) => {
         await services.database.migrateToLatest();
         const ctx = services.systemContext('cli-admin-create');

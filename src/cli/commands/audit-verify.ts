@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { INSTANCE_CHAIN, type VerifyResult } from '../../audit/index.ts';
+import type { VerifyResult } from '../../audit/index.ts';
 import { CliError, exitCodes } from '../exit-codes.ts';
 import { withOperatorServices } from '../operator.ts';
 import { wantsJson } from '../output.ts';
@@ -26,6 +26,7 @@ export function registerAuditVerify(program: Command): void {
     .action(async (_options: unknown, command: Command) => {
       // --org is the global flag: given, only that organization's chain is verified.
       const orgSlug = command.optsWithGlobals<{ org?: string }>().org;
+      const { INSTANCE_CHAIN } = await import('../../audit/index.ts');
       const reports = await withOperatorServices({ requireCurrentSchema: true }, async (services) => {
         const ctx = services.systemContext('cli-audit-verify');
         const chains: { label: string; id: string }[] = [];

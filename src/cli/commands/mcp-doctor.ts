@@ -5,14 +5,6 @@
 import { randomInt } from 'node:crypto';
 import type { Command } from 'commander';
 import { CliError, exitCodes } from '../exit-codes.ts';
-import {
-  createProbe,
-  formatHumanReport,
-  InvalidServerUrlError,
-  parseMcpServerUrl,
-  redactSecret,
-  runMcpDoctor,
-} from '../mcp-doctor/index.ts';
 import { wantsJson } from '../output.ts';
 import { readSecret } from '../prompt.ts';
 
@@ -53,25 +45,29 @@ export function registerMcpDoctor(mcp: Command): void {
     )
     .addHelpText('after', HELP_AFTER)
     .action(async (url: string, options: McpDoctorOptions, command: Command) => {
+      // Loaded when the command runs: the MCP SDK's schemas would slow every other command's start.
+      const doctor = await import('../mcp-doctor/index.ts');
       let serverUrl: URL;
       try {
-        serverUrl = parseMcpServerUrl(url);
+        serverUrl = doctor.parseMcpServerUrl(url);
       } catch (error) {
-        if (error instanceof InvalidServerUrlError) throw new CliError(error.message, exitCodes.usage);
+        if (error instanceof doctor.InvalidServerUrlError) throw new CliError(error.message, exitCodes.usage);
         throw error;
       }
       const token = await tokenFrom(options.token);
-      const report = redactSecret(
-        await runMcpDoctor({
+      const report = doctor.redactSecret(
+        await doctor.runMcpDoctor({
           serverUrl,
           token,
-          probe: createProbe(),
+          probe: doctor.createProbe(),
           redirectUri: loopbackRedirectUri(),
           now: () => new Date(),
         }),
         token,
       );
-      process.stdout.write(wantsJson(command) ? `${JSON.stringify(report)}\n` : formatHumanReport(report));
+      process.stdout.write(
+        wantsJson(command) ? `${JSON.stringify(report)}\n` : doctor.formatHumanReport(report),
+      );
       process.exitCode = report.ok ? exitCodes.ok : exitCodes.error;
     });
 }

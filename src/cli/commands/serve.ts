@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { runServer } from '../../main.ts';
 
 const SERVE = 'serve';
 
@@ -8,6 +7,8 @@ export function registerServe(program: Command): void {
     .command(SERVE)
     .description('run the Gatehouse server (the same as `npm start`)')
     .action(async () => {
+      // Loaded here, not at the top: client commands must not pay for the server's modules.
+      const { runServer } = await import('../../main.ts');
       await runServer();
     });
 }
