@@ -20,7 +20,9 @@ import {
   cliMachine,
   type LiveGatehouse,
   ORG,
+  printedAuthorizationUrl,
   startLiveGatehouse,
+  waitForStderr,
 } from '../helpers/cli-client.ts';
 
 const STEP_TIMEOUT_MS = 60_000;
@@ -263,9 +265,9 @@ for (const kind of backendKinds()) {
         'denied',
         '--no-browser',
       ]);
-      const url = await waitForStderr(login, /^ {2}(http\S+)$/m);
+      const url = await printedAuthorizationUrl(login);
       const page = await context.newPage();
-      await page.goto(url[1]!);
+      await page.goto(url.href);
       await signInAndConsent(page, 'Deny');
       await page.getByRole('heading', { name: 'Gatehouse sign-in did not complete' }).waitFor();
       await page.close();
@@ -275,17 +277,4 @@ for (const kind of backendKinds()) {
       assert.equal(machine.config().profiles.denied, undefined);
     });
   });
-}
-
-async function waitForStderr(
-  process: ReturnType<CliMachine['spawn']>,
-  pattern: RegExp,
-  timeoutMs = 15_000,
-): Promise<RegExpMatchArray> {
-  for (let waited = 0; waited < timeoutMs; waited += 50) {
-    const match = pattern.exec(process.stderr());
-    if (match) return match;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`the CLI did not print ${pattern}:\n${process.stderr()}`);
 }

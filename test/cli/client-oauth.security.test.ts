@@ -12,18 +12,10 @@ import {
   type CliMachine,
   cliMachine,
   type LiveGatehouse,
+  printedAuthorizationUrl,
   startLiveGatehouse,
 } from '../helpers/cli-client.ts';
 import { freePort } from '../helpers/process.ts';
-
-async function authorizationUrlOf(login: ReturnType<CliMachine['spawn']>): Promise<URL> {
-  for (let waited = 0; waited < 15_000; waited += 50) {
-    const match = /^ {2}(http\S+)$/m.exec(login.stderr());
-    if (match) return new URL(match[1]!);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`no authorization URL printed:\n${login.stderr()}`);
-}
 
 function craftedProfile(
   machine: CliMachine,
@@ -87,7 +79,7 @@ describe('the gatehouse CLI’s OAuth, from the attacker’s side', () => {
         '--profile',
         'forged',
       ]);
-      const url = await authorizationUrlOf(login);
+      const url = await printedAuthorizationUrl(login);
       const redirect = new URL(url.searchParams.get('redirect_uri')!);
       const stray = await fetch(new URL('/', redirect));
       assert.equal(stray.status, 404, 'only the callback path is served');
@@ -105,7 +97,7 @@ describe('the gatehouse CLI’s OAuth, from the attacker’s side', () => {
 
   it('gives up after --timeout and closes the loopback port', { timeout: 30_000 }, async () => {
     const login = machine.spawn(['auth', 'login', '--url', live.publicUrl, '--no-browser', '--timeout', '2']);
-    const url = await authorizationUrlOf(login);
+    const url = await printedAuthorizationUrl(login);
     const run = await login.exited;
     assertExit(run, 1);
     assert.match(run.stderr, /gave up waiting for the browser sign-in after 2 s/);

@@ -161,3 +161,22 @@ export function assertExit(run: GatehouseRun, code: number): void {
     `exit ${run.code} (expected ${code})\nstdout: ${run.stdout}\nstderr: ${run.stderr}`,
   );
 }
+
+/** Resolves once the running CLI's stderr matches, or rejects with what it printed. */
+export async function waitForStderr(
+  login: ReturnType<CliMachine['spawn']>,
+  pattern: RegExp,
+  timeoutMs = 15_000,
+): Promise<RegExpMatchArray> {
+  for (let waited = 0; waited < timeoutMs; waited += 50) {
+    const match = pattern.exec(login.stderr());
+    if (match) return match;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the CLI did not print ${pattern}:\n${login.stderr()}`);
+}
+
+/** The authorization URL a browser login prints (indented, on a line of its own). */
+export async function printedAuthorizationUrl(login: ReturnType<CliMachine['spawn']>): Promise<URL> {
+  return new URL((await waitForStderr(login, /^ {2}(http\S+)$/m))[1]!);
+}

@@ -22,7 +22,7 @@ export function registerAuthStatus(auth: Command, context: ClientContext): void 
       const lines = [
         `Server:   ${connection.server}`,
         `Profile:  ${connection.profileName ?? `none (${connection.source})`}`,
-        `Signed in as ${who}`,
+        `Who:      ${who}`,
         `Method:   ${connection.method === 'oauth' ? 'OAuth (browser or device sign-in)' : 'API key'}`,
         `Org:      ${org ?? 'none chosen'}`,
         `Project:  ${connection.project ?? 'none chosen'}`,
