@@ -33,7 +33,10 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--project <name>', 'the project to act in (or GATEHOUSE_PROJECT)')
     // Bare, the key is read from a hidden prompt, or from stdin when it is not a terminal, so
     // it stays out of shell history and `ps`.
-    .option('--api-key [key]', 'authenticate with an API key instead of a profile (or GATEHOUSE_API_KEY)')
+    .option(
+      '--api-key [key]',
+      'authenticate with an API key instead of a profile (or GATEHOUSE_API_KEY); bare (last, or before another flag), it is read from a prompt or stdin',
+    )
     .option('--json', 'print machine-readable JSON on stdout')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })

@@ -5,7 +5,11 @@ import { Writable } from 'node:stream';
 
 async function readFirstLineOfStdin(): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  for await (const chunk of process.stdin) {
+    chunks.push(chunk as Buffer);
+    // The first line is all that is wanted: a pipe the caller keeps open must not hang us.
+    if ((chunk as Buffer).includes(0x0a)) break;
+  }
   return (Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '').trimEnd();
 }
 

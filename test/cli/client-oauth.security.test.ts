@@ -59,54 +59,69 @@ describe('the gatehouse CLI’s OAuth, from the attacker’s side', () => {
     await live?.stop();
   });
 
-  for (const [what, forge, said] of [
-    [
-      'an iss of another server',
-      (url: URL) => ({ iss: 'http://127.0.0.1:1/oauth', state: url.searchParams.get('state')! }),
-      /iss/,
-    ],
-    ['another state', () => ({ iss: `${live.publicUrl}/oauth`, state: 'forged-state' }), /state/],
-  ] as const) {
-    it(`refuses a redirect to the loopback carrying ${what}, and saves nothing`, {
-      timeout: 30_000,
-    }, async () => {
-      const login = machine.spawn([
-        'auth',
-        'login',
-        '--url',
-        live.publicUrl,
-        '--no-browser',
-        '--profile',
-        'forged',
-      ]);
-      const url = await printedAuthorizationUrl(login);
-      const redirect = new URL(url.searchParams.get('redirect_uri')!);
-      const stray = await fetch(new URL('/', redirect));
-      assert.equal(stray.status, 404, 'only the callback path is served');
-      const { iss, state } = forge(url);
-      redirect.search = new URLSearchParams({ code: 'attacker-code', state, iss }).toString();
-      const answer = await fetch(redirect);
-      assert.equal(answer.status, 400);
-      assert.match(await answer.text(), /did not complete/);
-      const run = await login.exited;
-      assertExit(run, 1);
-      assert.match(run.stderr, said);
-      assert.equal(machine.config().profiles.forged, undefined);
-    });
-  }
-
-  it('gives up after --timeout and closes the loopback port', { timeout: 30_000 }, async () => {
-    const login = machine.spawn(['auth', 'login', '--url', live.publicUrl, '--no-browser', '--timeout', '2']);
+  it('refuses a redirect with the right state but the iss of another server, and saves nothing', {
+    timeout: 30_000,
+  }, async () => {
+    const login = machine.spawn([
+      'auth',
+      'login',
+      '--url',
+      live.publicUrl,
+      '--no-browser',
+      '--profile',
+      'forged',
+    ]);
     const url = await printedAuthorizationUrl(login);
+    const redirect = new URL(url.searchParams.get('redirect_uri')!);
+    redirect.search = new URLSearchParams({
+      code: 'attacker-code',
+      state: url.searchParams.get('state')!,
+      iss: 'http://127.0.0.1:1/oauth',
+    }).toString();
+    const answer = await fetch(redirect);
+    assert.equal(answer.status, 400);
+    assert.match(await answer.text(), /did not complete/);
     const run = await login.exited;
     assertExit(run, 1);
-    assert.match(run.stderr, /gave up waiting for the browser sign-in after 2 s/);
-    await assert.rejects(
-      fetch(url.searchParams.get('redirect_uri')!),
-      /fetch failed/,
-      'nothing listens any more',
-    );
+    assert.match(run.stderr, /completing the sign-in failed: .*iss/);
+    assert.equal(machine.config().profiles.forged, undefined);
+  });
+
+  it('turns away requests that are not its sign-in, then gives up after --timeout and closes the port', {
+    timeout: 30_000,
+  }, async () => {
+    const login = machine.spawn(['auth', 'login', '--url', live.publicUrl, '--no-browser', '--timeout', '3']);
+    const url = await printedAuthorizationUrl(login);
+    const redirect = new URL(url.searchParams.get('redirect_uri')!);
+    const stray = await fetch(new URL('/', redirect));
+    assert.equal(stray.status, 404, 'only the callback path is served');
+    // Any local process or web page can reach the port: a response without this sign-in's
+    // state must not end it.
+    redirect.search = new URLSearchParams({ error: 'access_denied', state: 'forged-state' }).toString();
+    const forged = await fetch(redirect);
+    assert.equal(forged.status, 400);
+    assert.match(await forged.text(), /not the sign-in the Gatehouse CLI is waiting for/);
+    const run = await login.exited;
+    assertExit(run, 1);
+    assert.match(run.stderr, /gave up waiting for the browser sign-in after 3 s/);
+    await assert.rejects(fetch(redirect), /fetch failed/, 'nothing listens any more');
     assert.ok(machine.config().clients[`${live.publicUrl}/oauth`], 'the registration is kept for next time');
+  });
+
+  it('registers again when the server no longer knows the kept registration', {
+    timeout: 30_000,
+  }, async () => {
+    const issuer = `${live.publicUrl}/oauth`;
+    const forgotten = { client_id: 'a-client-the-server-forgot', registered_at: new Date().toISOString() };
+    const config = { ...machine.config(), clients: { [issuer]: forgotten } };
+    writeFileSync(machine.configPath, JSON.stringify(config), { mode: 0o600 });
+    const login = machine.spawn(['auth', 'login', '--url', live.publicUrl, '--no-browser', '--timeout', '1']);
+    const url = await printedAuthorizationUrl(login);
+    assertExit(await login.exited, 1);
+    assert.match(login.stderr(), /no longer knows this CLI's registration; registering again/);
+    const kept = machine.config().clients[issuer]!.client_id;
+    assert.notEqual(kept, 'a-client-the-server-forgot');
+    assert.equal(url.searchParams.get('client_id'), kept, 'the new registration is the one used');
   });
 
   it('answers a refused refresh with exit 3 and "sign in again"', { timeout: 30_000 }, async () => {

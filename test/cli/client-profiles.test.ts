@@ -118,13 +118,27 @@ describe('the gatehouse CLI resolution rule and config file', () => {
   });
 
   it('refuses to guess: each missing or conflicting value is an error naming what to set', async () => {
-    const [keyWithoutUrl, otherUrl, unknownProfile, badName] = await Promise.all([
-      // A default profile exists, but a key from the environment is not sent to its server.
-      machine.run(['whoami'], { env: { GATEHOUSE_API_KEY: acmeKey } }),
-      machine.run(['whoami', '--url', 'http://localhost:1']),
-      machine.run(['whoami', '--profile', 'nope']),
-      machine.run(['auth', 'login', '--url', live.publicUrl, '--profile', '../etc', '--api-key', acmeKey]),
-    ]);
+    const [keyWithoutUrl, otherUrl, unknownProfile, badName, emptyKey, replacing, keyAndDevice] =
+      await Promise.all([
+        // A default profile exists, but a key from the environment is not sent to its server.
+        machine.run(['whoami'], { env: { GATEHOUSE_API_KEY: acmeKey } }),
+        machine.run(['whoami', '--url', 'http://localhost:1']),
+        machine.run(['whoami', '--profile', 'nope']),
+        machine.run(['auth', 'login', '--url', live.publicUrl, '--profile', '../etc', '--api-key', acmeKey]),
+        machine.run(['whoami', '--url', live.publicUrl, '--api-key=']),
+        // The default profile "a" is for this server: another server needs a profile of its own.
+        machine.run(['auth', 'login', '--url', 'http://localhost:1', '--api-key', acmeKey]),
+        machine.run(['auth', 'login', '--url', live.publicUrl, '--device', '--api-key', acmeKey]),
+      ]);
+    assertExit(emptyKey, 2);
+    assert.match(emptyKey.stderr, /--api-key is empty/);
+    assertExit(replacing, 2);
+    assert.match(
+      replacing.stderr,
+      /the default profile "a" is for http:\/\/127\.0\.0\.1:\d+; to sign in to http:\/\/localhost:1, name a profile for it with --profile/,
+    );
+    assertExit(keyAndDevice, 2);
+    assert.match(keyAndDevice.stderr, /does not go with --device/);
     assertExit(keyWithoutUrl, 2);
     assert.match(keyWithoutUrl.stderr, /GATEHOUSE_API_KEY needs the server: pass --url or set GATEHOUSE_URL/);
     assertExit(otherUrl, 2);

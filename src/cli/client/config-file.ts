@@ -68,7 +68,9 @@ const LOCK_OPTIONS = {
   // (its holder died mid-refresh) and is taken over.
   stale: 10_000,
   update: 2_000,
-  retries: { retries: 150, minTimeout: 20, maxTimeout: 200, factor: 1.3 },
+  // Waiters wait about a minute: longer than a holder's refresh can take (two OAuth requests
+  // of at most 15 s each).
+  retries: { retries: 300, minTimeout: 20, maxTimeout: 200, factor: 1.3 },
   realpath: false,
 } as const;
 
@@ -120,10 +122,17 @@ export class ConfigStore {
   async update<T>(change: (config: ConfigData) => Promise<{ config?: ConfigData; result: T }>): Promise<T> {
     this.ensureDir();
     let release: () => Promise<void>;
+    // Compromised: this process stalled past the stale time and another took the lock over
+    // (the library's default would throw from a timer). Whatever was computed under the lost
+    // lock is then not written: the other process's refresh wins.
+    let lost = false;
     try {
-      // The library's default for a compromised lock (its mtime could not be refreshed) is to
-      // throw from a timer, killing the process mid-write; the write is atomic either way.
-      release = await lockfile.lock(this.path, { ...LOCK_OPTIONS, onCompromised: () => {} });
+      release = await lockfile.lock(this.path, {
+        ...LOCK_OPTIONS,
+        onCompromised: () => {
+          lost = true;
+        },
+      });
     } catch (error) {
       throw new CliError(
         `cannot lock ${this.path} (another gatehouse holds it): ${(error as Error).message}`,
@@ -131,6 +140,10 @@ export class ConfigStore {
     }
     try {
       const { config, result } = await change(this.read());
+      if (lost)
+        throw new CliError(
+          `lost the lock on ${this.path} to another gatehouse; nothing was written, run the command again`,
+        );
       if (config !== undefined) this.write(config);
       return result;
     } finally {

@@ -72,7 +72,10 @@ async function apiKeyFrom(
     if (!key) throw new CliError('no API key was given on the prompt or stdin', exitCodes.usage);
     return { key, source: '--api-key' };
   }
-  if (flags.apiKey !== undefined) return { key: flags.apiKey, source: '--api-key' };
+  if (flags.apiKey !== undefined) {
+    if (flags.apiKey.trim() === '') throw new CliError('--api-key is empty', exitCodes.usage);
+    return { key: flags.apiKey, source: '--api-key' };
+  }
   if (context.env.apiKey !== undefined) return { key: context.env.apiKey, source: 'GATEHOUSE_API_KEY' };
   return undefined;
 }
@@ -110,6 +113,20 @@ function requireProfile(
   return [name, profile];
 }
 
+/** A server named alongside a profile must be the profile's: no silent switch to another. */
+function checkSameServer(
+  flags: GlobalFlags,
+  stated: string | undefined,
+  name: string,
+  profile: ProfileEntry,
+): void {
+  if (stated === undefined || stated === profile.url) return;
+  throw new CliError(
+    `${flags.url !== undefined ? '--url' : 'GATEHOUSE_URL'} is ${stated}, but profile "${name}" is for ${profile.url}; drop it, or pick the profile for that server with --profile`,
+    exitCodes.usage,
+  );
+}
+
 /** The connection for this command, by the rule above. */
 export async function resolveConnection(context: ClientContext, flags: GlobalFlags): Promise<Connection> {
   const key = await apiKeyFrom(flags, context);
@@ -119,7 +136,8 @@ export async function resolveConnection(context: ClientContext, flags: GlobalFla
     // which may be another server the key was not made for. The config file is read only
     // for that profile, so a key and a URL in CI work whatever the file holds.
     const stated = explicitServer(flags, context);
-    const profile = named === undefined ? undefined : requireProfile(context, flags, context.store.read())[1];
+    const [, profile] = named === undefined ? [] : requireProfile(context, flags, context.store.read());
+    if (named !== undefined && profile !== undefined) checkSameServer(flags, stated, named, profile);
     const server = stated ?? profile?.url;
     if (server === undefined)
       throw new CliError(
@@ -140,12 +158,7 @@ export async function resolveConnection(context: ClientContext, flags: GlobalFla
     });
   }
   const [name, profile] = requireProfile(context, flags, context.store.read());
-  const stated = explicitServer(flags, context);
-  if (stated !== undefined && stated !== profile.url)
-    throw new CliError(
-      `${flags.url !== undefined ? '--url' : 'GATEHOUSE_URL'} is ${stated}, but profile "${name}" is for ${profile.url}; drop it, or pick the profile for that server with --profile`,
-      exitCodes.usage,
-    );
+  checkSameServer(flags, explicitServer(flags, context), name, profile);
   const source = `profile "${name}"`;
   return buildConnection(context, {
     server: profile.url,

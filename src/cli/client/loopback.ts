@@ -1,6 +1,8 @@
 // The loopback redirect of a browser login (RFC 8252 §7.3): a server on 127.0.0.1 at a port
-// the system picks, for one authorization response. The browser's request is answered only
-// once the CLI knows how the sign-in ended, so the tab says "done" or what went wrong.
+// the system picks, for one authorization response: the first that carries this sign-in's
+// `state` (any other local process or web page can reach the port, and must not be able to
+// end the sign-in). The browser's request is answered only once the CLI knows how the
+// sign-in ended, so the tab says "done" or what went wrong.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 const CALLBACK_PATH = '/callback';
@@ -14,7 +16,9 @@ export interface LoopbackCallback {
 
 export interface LoopbackReceiver {
   readonly redirectUri: string;
-  /** The first request to the callback path. */
+  /** Which `state` the awaited response carries; until it is set, every request is refused. */
+  expectState(state: string): void;
+  /** The first request to the callback path with the expected state. */
   readonly callback: Promise<LoopbackCallback>;
   close(): void;
 }
@@ -43,9 +47,13 @@ export async function listenOnLoopback(): Promise<LoopbackReceiver> {
     deliver = resolve;
   });
   let received = false;
+  let expected: string | undefined;
   const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    const url = new URL(request.url ?? '/', `http://127.0.0.1:${port}`);
-    if (request.method !== 'GET' || url.pathname !== CALLBACK_PATH) {
+    // Only the query is taken from the request: the origin and path are the redirect URI's,
+    // whatever form the request line had.
+    const query = new URL(request.url ?? '/', 'http://127.0.0.1').searchParams;
+    const path = (request.url ?? '/').split('?')[0];
+    if (request.method !== 'GET' || path !== CALLBACK_PATH) {
       respond(response, 404, page(false, 'Nothing here: this address only receives a Gatehouse sign-in.'));
       return;
     }
@@ -53,7 +61,13 @@ export async function listenOnLoopback(): Promise<LoopbackReceiver> {
       respond(response, 409, page(false, 'This sign-in was already received; you can close this tab.'));
       return;
     }
+    if (expected === undefined || query.get('state') !== expected) {
+      respond(response, 400, page(false, 'This is not the sign-in the Gatehouse CLI is waiting for.'));
+      return;
+    }
     received = true;
+    const url = new URL(redirectUri);
+    url.search = query.toString();
     deliver({
       url,
       finish: ({ ok, message }) => {
@@ -67,8 +81,12 @@ export async function listenOnLoopback(): Promise<LoopbackReceiver> {
     server.listen(0, '127.0.0.1', resolve);
   });
   const port = (server.address() as { port: number }).port;
+  const redirectUri = `http://127.0.0.1:${port}${CALLBACK_PATH}`;
   return {
-    redirectUri: `http://127.0.0.1:${port}${CALLBACK_PATH}`,
+    redirectUri,
+    expectState: (state) => {
+      expected = state;
+    },
     callback,
     close: () => {
       server.close();

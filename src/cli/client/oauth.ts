@@ -29,21 +29,36 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
  * The server's URL as given, checked: https, or http to this machine only. Credentials sent
  * in the clear across a network are refused here rather than at the first token request.
  */
-export function normaliseServerUrl(raw: string, source: string): string {
+export function normaliseServerUrl(
+  raw: string,
+  source: string,
+  /** A URL the person typed is a usage error; one a server sent is an error of that server. */
+  exitCode: number = exitCodes.usage,
+): string {
   const url = URL.parse(raw);
   if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password)
-    throw new CliError(`${source} is not an http(s) URL: ${raw}`, exitCodes.usage);
+    throw new CliError(`${source} is not an http(s) URL: ${raw}`, exitCode);
   if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname))
     throw new CliError(
       `${source} uses http to another machine (${url.host}); the CLI sends credentials only over https, or over http to 127.0.0.1 or localhost`,
-      exitCodes.usage,
+      exitCode,
     );
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
-/** openid-client refuses http; it is allowed for this machine, which normaliseServerUrl ensured. */
-function requestOptions(issuer: string): { execute?: ((config: client.Configuration) => void)[] } {
-  return new URL(issuer).protocol === 'http:' ? { execute: [client.allowInsecureRequests] } : {};
+/** Every request of the CLI's OAuth gives up after this long (a refresh runs under the config lock). */
+const OAUTH_TIMEOUT_SECONDS = 15;
+
+/**
+ * openid-client refuses http; it is allowed for this machine only, which discoverServer
+ * checked of the issuer (normaliseServerUrl) before any request goes to it.
+ */
+function requestOptions(issuer: string): {
+  execute?: ((config: client.Configuration) => void)[];
+  timeout: number;
+} {
+  const insecure = new URL(issuer).protocol === 'http:' ? { execute: [client.allowInsecureRequests] } : {};
+  return { ...insecure, timeout: OAUTH_TIMEOUT_SECONDS };
 }
 
 /**
@@ -75,6 +90,8 @@ export async function discoverServer(base: string): Promise<GatehouseServer> {
     throw new CliError(
       `${where} describes ${JSON.stringify(document.resource)}, not ${resource}; is --url the server's public URL?`,
     );
+  // The issuer gets the codes and refresh tokens: it is held to the same rule as --url.
+  normaliseServerUrl(issuer, `the authorization server named by ${where}`, exitCodes.error);
   const scopes = Array.isArray(document.scopes_supported)
     ? document.scopes_supported.filter((scope): scope is string => typeof scope === 'string')
     : [];
@@ -109,6 +126,38 @@ export async function registerCli(server: GatehouseServer): Promise<string> {
   return configuration.clientMetadata().client_id;
 }
 
+/**
+ * Whether the server still knows the CLI's registration (a server whose database was reset,
+ * or an admin who removed the client, does not). Asked the way the browser would: the
+ * authorization endpoint answers an unknown client with `invalid_client` instead of sending
+ * the browser on to sign in.
+ */
+export async function registrationStands(
+  configuration: client.Configuration,
+  server: GatehouseServer,
+): Promise<boolean> {
+  const probe = client.buildAuthorizationUrl(configuration, {
+    redirect_uri: LOOPBACK_REDIRECT,
+    scope: server.scopes.join(' '),
+    resource: server.resource,
+    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+    code_challenge_method: 'S256',
+  });
+  try {
+    const answer = await fetch(probe, {
+      redirect: 'manual',
+      signal: AbortSignal.timeout(OAUTH_TIMEOUT_SECONDS * 1000),
+    });
+    if (answer.status !== 400) {
+      await answer.body?.cancel();
+      return true;
+    }
+    return !(await answer.text()).includes('invalid_client');
+  } catch (error) {
+    throw describeUnreachable(server.url, error);
+  }
+}
+
 /** The openid-client configuration for the CLI's client at this server (discovery, RFC 8414). */
 export async function connectClient(
   server: GatehouseServer,
@@ -123,7 +172,15 @@ export async function connectClient(
       requestOptions(server.issuer),
     ),
   );
-  if (configuration.serverMetadata().authorization_response_iss_parameter_supported !== true)
+  const metadata = configuration.serverMetadata();
+  // The browser is sent there with the person's password to follow: https, or this machine.
+  if (metadata.authorization_endpoint !== undefined)
+    normaliseServerUrl(
+      metadata.authorization_endpoint,
+      `${server.issuer}'s authorization_endpoint`,
+      exitCodes.error,
+    );
+  if (metadata.authorization_response_iss_parameter_supported !== true)
     throw new CliError(
       `${server.issuer} does not say it sends iss in authorization responses (RFC 9207); the CLI will not sign in without that check`,
     );

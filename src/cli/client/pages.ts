@@ -5,13 +5,13 @@ const PAGE_SIZE = 100;
 /** A bound on what a list command fetches, so a runaway list cannot run forever. */
 const MAX_PAGES = 100;
 
-export async function fetchAllPages<T>(connection: Connection, path: string): Promise<T[]> {
+export async function fetchAllPages<T>(call: Connection['call'], path: string): Promise<T[]> {
   const items: T[] = [];
   let cursor: string | null = null;
   for (let page = 0; page < MAX_PAGES; page += 1) {
     const separator = path.includes('?') ? '&' : '?';
     const query = `limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-    const answer: { data: T[]; next_cursor: string | null } = await connection.call({
+    const answer: { data: T[]; next_cursor: string | null } = await call({
       method: 'GET',
       path: `${path}${separator}${query}`,
     });

@@ -43,6 +43,7 @@ export async function signInWithBrowser(
   let spinner: Spinner | undefined;
   try {
     const request = await startAuthorization(configuration, server, loopback.redirectUri);
+    loopback.expectState(request.state);
     const opened = browser !== undefined && (await openSystemBrowser(browser, request.url.href));
     tell(
       opened

@@ -26,7 +26,8 @@ function openerFor(environment: BrowserEnvironment, url: string): Opener | undef
     case 'darwin':
       return { command: 'open', args: [url] };
     case 'win32':
-      return { command: 'cmd', args: ['/c', 'start', '""', url.replaceAll('&', '^&')] };
+      // Not `cmd /c start`: cmd would interpret &, | and %…% in the URL.
+      return { command: 'rundll32', args: ['url.dll,FileProtocolHandler', url] };
     default:
       return environment.hasDisplay ? { command: 'xdg-open', args: [url] } : undefined;
   }
@@ -43,7 +44,11 @@ export function noBrowserReason(environment: BrowserEnvironment): string | undef
  * (not installed); the caller has printed the URL for copy and paste either way.
  */
 export function openSystemBrowser(environment: BrowserEnvironment, url: string): Promise<boolean> {
-  const opener = openerFor(environment, url);
+  // The URL comes from the server's metadata: only a web address is handed to an opener,
+  // never `file:` or a scheme some other program would act on.
+  const parsed = URL.parse(url);
+  if (parsed?.protocol !== 'https:' && parsed?.protocol !== 'http:') return Promise.resolve(false);
+  const opener = openerFor(environment, parsed.href);
   if (opener === undefined) return Promise.resolve(false);
   return new Promise((resolve) => {
     const child = spawn(opener.command, [...opener.args], { detached: true, stdio: 'ignore' });

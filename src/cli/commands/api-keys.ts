@@ -40,7 +40,10 @@ export function registerApiKeyCommands(keys: Command, context: ClientContext): v
     .action(async (options: { includeRevoked?: boolean }, command: Command) => {
       const connection = await resolveConnection(context, command.optsWithGlobals<GlobalFlags>());
       const query = options.includeRevoked ? '?include_revoked=true' : '';
-      const data = await fetchAllPages<ApiKey>(connection, `${await orgPath(connection)}/api-keys${query}`);
+      const data = await fetchAllPages<ApiKey>(
+        connection.call,
+        `${await orgPath(connection)}/api-keys${query}`,
+      );
       printResult(
         command,
         { data },

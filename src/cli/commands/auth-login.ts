@@ -3,11 +3,18 @@
 // browser can be opened here; an API key with --api-key (a hidden prompt, or stdin when it is
 // not a terminal), checked against the server before it is saved.
 import type { Command } from 'commander';
-import { callApi } from '../client/api.ts';
-import { type ConfigData, PROFILE_NAME, type ProfileEntry } from '../client/config-file.ts';
+import { type ApiRequest, callApi } from '../client/api.ts';
+import {
+  type ConfigData,
+  type OauthCredential,
+  PROFILE_NAME,
+  type ProfileEntry,
+} from '../client/config-file.ts';
 import { type ClientContext, explicitServer, type GlobalFlags } from '../client/connection.ts';
 import type { Me } from '../client/me.ts';
-import { connectClient, discoverServer, type GatehouseServer, registerCli } from '../client/oauth.ts';
+import { discoverServer, type GatehouseServer } from '../client/oauth.ts';
+import { fetchAllPages } from '../client/pages.ts';
+import { registeredClient } from '../client/registration.ts';
 import { signInWithBrowser, signInWithDeviceCode } from '../client/sign-in.ts';
 import { noBrowserReason } from '../client/system-browser.ts';
 import { CliError, exitCodes } from '../exit-codes.ts';
@@ -26,42 +33,55 @@ interface Project {
   name: string;
 }
 
-function profileNameFor(context: ClientContext, flags: GlobalFlags, config: ConfigData): string {
-  const name = flags.profile ?? context.env.profile ?? config.default_profile ?? 'default';
-  if (!PROFILE_NAME.test(name))
-    throw new CliError(
-      `--profile must be letters, digits, ".", "_" or "-" (at most 64), not ${JSON.stringify(name)}`,
-      exitCodes.usage,
-    );
-  return name;
+/** What the login is asked to do, every flag checked before anything is sent anywhere. */
+interface LoginPlan {
+  readonly profile: string;
+  readonly url: string;
+  readonly timeoutMs: number;
 }
 
-function timeoutOf(options: LoginOptions): number {
+function planLogin(
+  context: ClientContext,
+  flags: GlobalFlags,
+  options: LoginOptions,
+  config: ConfigData,
+): LoginPlan {
+  const named = flags.profile ?? context.env.profile;
+  const profile = named ?? config.default_profile ?? 'default';
+  if (!PROFILE_NAME.test(profile))
+    throw new CliError(
+      `--profile must be letters, digits, ".", "_" or "-" (at most 64), not ${JSON.stringify(profile)}`,
+      exitCodes.usage,
+    );
   const seconds = Number(options.timeout);
   if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600)
     throw new CliError('--timeout must be a whole number of seconds from 1 to 3600', exitCodes.usage);
-  return seconds * 1000;
+  if (flags.apiKey !== undefined && (options.device || !options.browser))
+    throw new CliError(
+      '--api-key signs in with a key: it does not go with --device or --no-browser',
+      exitCodes.usage,
+    );
+  const saved = config.profiles[profile]?.url;
+  const stated = explicitServer(flags, context);
+  // Signing in to another server under the default profile's name would silently replace it.
+  if (named === undefined && saved !== undefined && stated !== undefined && stated !== saved)
+    throw new CliError(
+      `the default profile "${profile}" is for ${saved}; to sign in to ${stated}, name a profile for it with --profile`,
+      exitCodes.usage,
+    );
+  const url = stated ?? saved;
+  if (url === undefined)
+    throw new CliError('which server? pass --url (its public URL) or set GATEHOUSE_URL', exitCodes.usage);
+  return { profile, url, timeoutMs: seconds * 1000 };
 }
 
-/** The CLI's client id at this server: registered on first use, then remembered per issuer. */
-async function clientIdFor(context: ClientContext, server: GatehouseServer): Promise<string> {
-  const known = context.store.read().clients[server.issuer];
-  if (known) return known.client_id;
-  return context.store.update(async (config) => {
-    const again = config.clients[server.issuer];
-    if (again) return { result: again.client_id };
-    const clientId = await registerCli(server);
-    const clients = {
-      ...config.clients,
-      [server.issuer]: { client_id: clientId, registered_at: new Date().toISOString() },
-    };
-    return { config: { ...config, clients }, result: clientId };
-  });
-}
-
-async function signInWithOauth(context: ClientContext, server: GatehouseServer, options: LoginOptions) {
-  const configuration = await connectClient(server, await clientIdFor(context, server));
-  const timeoutMs = timeoutOf(options);
+async function signInWithOauth(
+  context: ClientContext,
+  server: GatehouseServer,
+  options: LoginOptions,
+  timeoutMs: number,
+): Promise<OauthCredential> {
+  const configuration = await registeredClient(context.store, server);
   if (options.device) return signInWithDeviceCode(configuration, server, { timeoutMs });
   if (options.browser) {
     const reason = noBrowserReason(context.env.browser);
@@ -75,8 +95,14 @@ async function signInWithOauth(context: ClientContext, server: GatehouseServer, 
   });
 }
 
+async function readKey(flags: GlobalFlags): Promise<string> {
+  const key = flags.apiKey === true ? (await readSecret('API key: ')).trim() : (flags.apiKey ?? '');
+  if (!key) throw new CliError('no API key was given (on the prompt, stdin or --api-key)', exitCodes.usage);
+  return key;
+}
+
 /** The org and project to save: given ones are checked against the server; one org is taken as the default. */
-async function defaultsFor(server: string, bearer: string, me: Me, flags: GlobalFlags) {
+async function defaultsFor(call: <T>(request: ApiRequest) => Promise<T>, me: Me, flags: GlobalFlags) {
   let org: Me['orgs'][number] | undefined;
   if (flags.org !== undefined) {
     org = me.orgs.find((candidate) => candidate.slug === flags.org || candidate.id === flags.org);
@@ -89,13 +115,8 @@ async function defaultsFor(server: string, bearer: string, me: Me, flags: Global
   if (flags.project !== undefined) {
     if (org === undefined)
       throw new CliError('--project needs an organization: pass --org too', exitCodes.usage);
-    const projects = await callApi<{ data: Project[] }>(
-      server,
-      bearer,
-      { method: 'GET', path: `/v1/orgs/${encodeURIComponent(org.slug)}/projects?limit=200` },
-      'the new sign-in',
-    );
-    project = projects.data.find(
+    const projects = await fetchAllPages<Project>(call, `/v1/orgs/${encodeURIComponent(org.slug)}/projects`);
+    project = projects.find(
       (candidate) => candidate.name === flags.project || candidate.id === flags.project,
     );
     if (project === undefined)
@@ -113,23 +134,18 @@ export function registerAuthLogin(auth: Command, context: ClientContext): void {
     .option('--timeout <seconds>', 'how long to wait for the sign-in to finish', '300')
     .action(async (options: LoginOptions, command: Command) => {
       const flags = command.optsWithGlobals<GlobalFlags>();
-      const config = context.store.read();
-      const name = profileNameFor(context, flags, config);
-      const url = explicitServer(flags, context) ?? config.profiles[name]?.url;
-      if (url === undefined)
-        throw new CliError('which server? pass --url (its public URL) or set GATEHOUSE_URL', exitCodes.usage);
-      const server = await discoverServer(url);
-
-      let credential: ProfileEntry['credential'];
-      if (flags.apiKey !== undefined) {
-        const key = flags.apiKey === true ? (await readSecret('API key: ')).trim() : flags.apiKey;
-        if (!key) throw new CliError('no API key was given on the prompt or stdin', exitCodes.usage);
-        credential = { method: 'api_key', api_key: key };
-      } else credential = await signInWithOauth(context, server, options);
+      const plan = planLogin(context, flags, options, context.store.read());
+      const apiKey = flags.apiKey === undefined ? undefined : await readKey(flags);
+      const server = await discoverServer(plan.url);
+      const credential: ProfileEntry['credential'] =
+        apiKey === undefined
+          ? await signInWithOauth(context, server, options, plan.timeoutMs)
+          : { method: 'api_key', api_key: apiKey };
       const bearer = credential.method === 'api_key' ? credential.api_key : credential.access_token;
-      const me = await callApi<Me>(server.url, bearer, { method: 'GET', path: '/v1/me' }, 'the new sign-in');
-      const { org, project } = await defaultsFor(server.url, bearer, me, flags);
-
+      const call = <T>(request: ApiRequest) => callApi<T>(server.url, bearer, request, 'the new sign-in');
+      // A failure from here on saves nothing; the tokens then exist only in this process.
+      const me = await call<Me>({ method: 'GET', path: '/v1/me' });
+      const { org, project } = await defaultsFor(call, me, flags);
       const entry: ProfileEntry = {
         url: server.url,
         issuer: server.issuer,
@@ -143,6 +159,7 @@ export function registerAuthLogin(auth: Command, context: ClientContext): void {
         },
         saved_at: new Date().toISOString(),
       };
+      const name = plan.profile;
       const becameDefault = await context.store.update(async (current) => {
         const isDefault = current.default_profile === undefined || current.default_profile === name;
         return {

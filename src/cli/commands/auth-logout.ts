@@ -31,6 +31,21 @@ const SAID = {
   nothing: 'forgotten',
 } as const;
 
+/**
+ * Revokes and forgets one profile, under the lock: a refresh by another process would
+ * otherwise rotate the token being revoked, and the fresh one would live on.
+ */
+function signOut(context: ClientContext, profileName: string): Promise<keyof typeof SAID> {
+  return context.store.update(async (current) => {
+    const profile = current.profiles[profileName];
+    if (profile === undefined) return { result: 'nothing' as const };
+    const result = await revokeAtServer(profile);
+    const { [profileName]: _removed, ...profiles } = current.profiles;
+    const default_profile = current.default_profile === profileName ? undefined : current.default_profile;
+    return { config: { ...current, profiles, default_profile }, result };
+  });
+}
+
 export function registerAuthLogout(auth: Command, context: ClientContext): void {
   auth
     .command('logout')
@@ -38,9 +53,9 @@ export function registerAuthLogout(auth: Command, context: ClientContext): void 
     .option('--all', 'sign out of every profile')
     .action(async (options: { all?: boolean }, command: Command) => {
       const flags = command.optsWithGlobals<GlobalFlags>();
-      if (flags.apiKey !== undefined || context.env.apiKey !== undefined)
+      if (flags.apiKey !== undefined)
         throw new CliError(
-          'logout forgets saved profiles; a key from --api-key or GATEHOUSE_API_KEY is not saved, revoke it with `gatehouse keys revoke`',
+          'logout forgets saved profiles; a key given with --api-key is not saved (revoke it with `gatehouse keys revoke`)',
           exitCodes.usage,
         );
       const config = context.store.read();
@@ -55,27 +70,33 @@ export function registerAuthLogout(auth: Command, context: ClientContext): void 
             : `no profile named "${name}"`,
           exitCodes.unauthenticated,
         );
-      const outcomes: { profile: string; outcome: keyof typeof SAID }[] = [];
+      const outcomes: { profile: string; outcome: keyof typeof SAID | 'failed'; error?: string }[] = [];
       for (const profileName of names as string[]) {
-        // Under the lock: a refresh by another process would otherwise rotate the token
-        // being revoked, and the fresh one would live on.
-        const outcome = await context.store.update(async (current) => {
-          const profile = current.profiles[profileName];
-          if (profile === undefined) return { result: 'nothing' as const };
-          const result = await revokeAtServer(profile);
-          const { [profileName]: _removed, ...profiles } = current.profiles;
-          const default_profile =
-            current.default_profile === profileName ? undefined : current.default_profile;
-          return { config: { ...current, profiles, default_profile }, result };
-        });
-        outcomes.push({ profile: profileName, outcome });
+        // One profile: its failure is the command's. --all: each on its own, so a server that
+        // cannot be reached keeps its profile and the others are still signed out.
+        if (!options.all)
+          outcomes.push({ profile: profileName, outcome: await signOut(context, profileName) });
+        else
+          await signOut(context, profileName).then(
+            (outcome) => outcomes.push({ profile: profileName, outcome }),
+            (error: Error) =>
+              outcomes.push({ profile: profileName, outcome: 'failed', error: error.message }),
+          );
       }
+      const failed = outcomes.filter((o) => o.outcome === 'failed');
       printResult(
         command,
         { signed_out: outcomes },
         outcomes.length === 0
           ? 'No profiles to sign out of.'
-          : outcomes.map(({ profile, outcome }) => `Profile "${profile}" ${SAID[outcome]}.`).join('\n'),
+          : outcomes
+              .map(({ profile, outcome, error }) =>
+                outcome === 'failed'
+                  ? `Profile "${profile}" kept: ${error}`
+                  : `Profile "${profile}" ${SAID[outcome]}.`,
+              )
+              .join('\n'),
       );
+      if (failed.length > 0) process.exitCode = exitCodes.error;
     });
 }

@@ -12,7 +12,9 @@ export function registerAuthProfiles(auth: Command, context: ClientContext): voi
     .action(async (_options: unknown, command: Command) => {
       const flags = command.optsWithGlobals<GlobalFlags>();
       const config = context.store.read();
-      const active = selectedProfileName(context, flags, config);
+      // A key from --api-key or GATEHOUSE_API_KEY wins over every profile: none is in use then.
+      const keyInUse = flags.apiKey !== undefined || context.env.apiKey !== undefined;
+      const active = keyInUse ? undefined : selectedProfileName(context, flags, config);
       const list = Object.entries(config.profiles).map(([name, profile]) => ({
         name,
         default: config.default_profile === name,

@@ -18,7 +18,7 @@ export function registerProjects(program: Command, context: ClientContext): void
     .description('list the projects of the organization')
     .action(async (_options: unknown, command: Command) => {
       const connection = await resolveConnection(context, command.optsWithGlobals<GlobalFlags>());
-      const data = await fetchAllPages<Project>(connection, `${await orgPath(connection)}/projects`);
+      const data = await fetchAllPages<Project>(connection.call, `${await orgPath(connection)}/projects`);
       const current = connection.project;
       printResult(
         command,
