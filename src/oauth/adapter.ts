@@ -294,19 +294,26 @@ const upsertArtifact = hotStatement(
 const consumeArtifact = hotStatement(
   'gatehouse_oauth_artifact_consume',
   (db) =>
-    db.updateTable('oauth_artifacts').set({ consumed_at: 0 }).where('model', '=', '').where('id', '=', ''),
+    db
+      .updateTable('oauth_artifacts')
+      .set({ consumed_at: 0 })
+      .where('model', '=', '')
+      .where('id', '=', '')
+      .where('consumed_at', 'is', null),
   {
     name: 'gatehouse_oauth_artifacts_consume',
     // The redemptions of one turn (db/hot-query.ts PostgresBatch): refresh tokens and codes.
+    // One artifact redeemed twice in the turn (a raced refresh token) counts for the first
+    // of them only: a row is updated once per statement, so only that one may say it was.
     sql: `with l as (
         select * from unnest($1::bigint[], $2::text[], $3::text[])
           with ordinality as l(consumed_at, model, id, position)
-      ), consumed as (
-        update oauth_artifacts a set consumed_at = l.consumed_at from l
-        where a.model = l.model and a.id = l.id
-        returning a.model, a.id
+      ), f as (
+        select distinct on (model, id) * from l order by model, id, position
       )
-      select l.position::int from consumed join l on l.model = consumed.model and l.id = consumed.id`,
+      update oauth_artifacts a set consumed_at = f.consumed_at from f
+      where a.model = f.model and a.id = f.id and a.consumed_at is null
+      returning f.position::int`,
   },
 );
 
@@ -424,8 +431,21 @@ export function createOauthAdapter(deps: OauthAdapterDeps): new (name: string) =
       return findLive(this.#model, 'uid', uid);
     }
 
+    /**
+     * Marks the code or refresh token spent, once: of two requests redeeming the same one at
+     * the same moment (both read it unspent), the second changes no row and is refused, so a
+     * stolen refresh token raced against its owner never yields a second token chain. The
+     * library checks `consumed` before it calls this; the conditional update closes the gap
+     * between that read and this write.
+     */
     async consume(id: string): Promise<void> {
-      await consumeArtifact(owner, [clock.now(), this.#model, id]);
+      const changed = await consumeArtifact(owner, [clock.now(), this.#model, id]);
+      if (changed === 0) {
+        // The library is loaded by now (it is the caller); importing it here, not at the top,
+        // keeps operator commands from loading it (see createOauthProvider).
+        const { errors } = await import('oidc-provider');
+        throw new errors.InvalidGrant(`${this.#model} already used`);
+      }
     }
 
     async destroy(id: string): Promise<void> {

@@ -411,7 +411,15 @@ describeEachBackend('oauth storage adapter', (get) => {
     }
     assert.ok([1, 2].includes((await RefreshToken.find(twice))?.n as number), 'one of the two saves');
 
-    await Promise.all([...ids.slice(0, 3), newId('rt')].map((id) => RefreshToken.consume(id)));
+    // Three tokens, one unknown one, and the first token again: each answered as if alone.
+    const outcomes = await Promise.allSettled(
+      [...ids.slice(0, 3), newId('rt'), ids[0]!].map((id) => RefreshToken.consume(id)),
+    );
+    assert.deepEqual(
+      outcomes.map((o) => (o.status === 'fulfilled' ? 'spent' : (o.reason as Error).message)),
+      ['spent', 'spent', 'spent', 'invalid_grant', 'invalid_grant'],
+      'a token unknown or spent in the same turn is refused',
+    );
     for (const [i, id] of ids.entries()) {
       const row = await storedRow(t, 'RefreshToken', id);
       assert.equal(row?.consumed_at, i < 3 ? t.clock.now() : null, `token ${i}`);

@@ -229,6 +229,42 @@ describeEachBackend('OAuth authorization code flow', (app) => {
     assert.equal(refused.json().error, 'invalid_grant');
   });
 
+  it('never redeems a code or a refresh token presented twice at the same moment for both', async () => {
+    const t = app();
+    const { admin } = await setUpOrgWithAdmin(t, 'ac-race');
+    const clientId = await registerMcpClient(t);
+    const redirectUri = 'http://127.0.0.1:50125/callback';
+    const request = { clientId, redirectUri, resource: MCP_RESOURCE, scope: 'projects:read' };
+    const successes = (answers: { statusCode: number }[]) =>
+      answers.filter((a) => a.statusCode === 200).length;
+    const bodies = (answers: { body: string }[]) => answers.map((a) => a.body).join('\n');
+    // Whichever way the two interleave, one token chain at most comes of it: when both read
+    // the artifact unspent, the first write wins and the other is refused; when the second
+    // reads it spent, that is a replay and the grant is revoked (RFC 6749 §4.1.2, RFC 9700).
+    for (let round = 0; round < 3; round += 1) {
+      const { verifier, challenge } = pkce();
+      const { callback } = await authorize(t, admin, request, 'approve', challenge);
+      const code = callback.searchParams.get('code')!;
+      const redemptions = await Promise.all([
+        redeem(t, clientId, code, redirectUri, verifier, MCP_RESOURCE),
+        redeem(t, clientId, code, redirectUri, verifier, MCP_RESOURCE),
+      ]);
+      assert.ok(successes(redemptions) <= 1, bodies(redemptions));
+      const issued = redemptions.find((r) => r.statusCode === 200)?.json();
+      if (!issued) continue;
+      const refresh = () =>
+        exchange(t, clientId, {
+          grant_type: 'refresh_token',
+          refresh_token: issued.refresh_token,
+          resource: MCP_RESOURCE,
+        });
+      const refreshes = await Promise.all([refresh(), refresh()]);
+      assert.ok(successes(refreshes) <= 1, bodies(refreshes));
+      for (const refused of refreshes.filter((r) => r.statusCode !== 200))
+        assert.equal(refused.json().error, 'invalid_grant');
+    }
+  });
+
   it('sends a signed-out browser to /login, then back through consent; a denial reaches the client as access_denied', async () => {
     const t = app();
     const { admin } = await setUpOrgWithAdmin(t, 'ac-login');
