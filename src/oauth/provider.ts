@@ -308,6 +308,9 @@ export async function createOauthProvider(options: OauthProviderOptions): Promis
       RefreshToken: 14 * DAY_SECONDS,
       Session: DAY_SECONDS,
       Interaction: 10 * 60,
+      // The code a device shows must be entered within 10 minutes (the library's own default,
+      // stated here so it stops warning that it was not).
+      DeviceCode: 10 * 60,
     },
   };
   const provider = new ProviderClass(oauthIssuer(options.publicUrl), configuration);

@@ -131,7 +131,7 @@ describe('the gatehouse CLI resolution rule and config file', () => {
         machine.run(['auth', 'login', '--url', live.publicUrl, '--device', '--api-key', acmeKey]),
       ]);
     assertExit(emptyKey, 2);
-    assert.match(emptyKey.stderr, /--api-key is empty/);
+    assert.match(emptyKey.stderr, /no API key was given/);
     assertExit(replacing, 2);
     assert.match(
       replacing.stderr,

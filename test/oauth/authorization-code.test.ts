@@ -715,6 +715,7 @@ describeEachBackend('OAuth device authorization grant', (app) => {
     const device = started.json();
     assert.equal(device.verification_uri, `${ISSUER}/device`);
     assert.match(device.user_code, /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
+    assert.equal(device.expires_in, 600, 'the code must be entered within 10 minutes');
     const poll = () =>
       exchange(t, clientId, {
         grant_type: 'urn:ietf:params:oauth:grant-type:device_code',

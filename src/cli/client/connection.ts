@@ -27,7 +27,7 @@ export interface ClientContext {
 }
 
 /** An access token this close to its expiry is refreshed before use. */
-export const REFRESH_MARGIN_MS = 60_000;
+const REFRESH_MARGIN_MS = 60_000;
 
 export interface Connection {
   readonly server: string;
@@ -63,19 +63,18 @@ function profileSource(flags: GlobalFlags, context: ClientContext): string {
   return 'the default profile';
 }
 
+/** The key a `--api-key` flag stands for: its value, or (bare) what the prompt or stdin gives. */
+export async function keyOfFlag(flag: string | true): Promise<string> {
+  const key = flag === true ? (await readSecret('API key: ')).trim() : flag.trim();
+  if (!key) throw new CliError('no API key was given (on the prompt, stdin or --api-key)', exitCodes.usage);
+  return key;
+}
+
 async function apiKeyFrom(
   flags: GlobalFlags,
   context: ClientContext,
 ): Promise<{ key: string; source: string } | undefined> {
-  if (flags.apiKey === true) {
-    const key = (await readSecret('API key: ')).trim();
-    if (!key) throw new CliError('no API key was given on the prompt or stdin', exitCodes.usage);
-    return { key, source: '--api-key' };
-  }
-  if (flags.apiKey !== undefined) {
-    if (flags.apiKey.trim() === '') throw new CliError('--api-key is empty', exitCodes.usage);
-    return { key: flags.apiKey, source: '--api-key' };
-  }
+  if (flags.apiKey !== undefined) return { key: await keyOfFlag(flags.apiKey), source: '--api-key' };
   if (context.env.apiKey !== undefined) return { key: context.env.apiKey, source: 'GATEHOUSE_API_KEY' };
   return undefined;
 }

@@ -73,7 +73,7 @@ export async function discoverServer(base: string): Promise<GatehouseServer> {
   try {
     response = await fetch(where, {
       headers: { accept: 'application/json' },
-      signal: AbortSignal.timeout(15_000),
+      signal: AbortSignal.timeout(OAUTH_TIMEOUT_SECONDS * 1000),
     });
   } catch (error) {
     throw describeUnreachable(base, error);

@@ -10,7 +10,7 @@ import {
   PROFILE_NAME,
   type ProfileEntry,
 } from '../client/config-file.ts';
-import { type ClientContext, explicitServer, type GlobalFlags } from '../client/connection.ts';
+import { type ClientContext, explicitServer, type GlobalFlags, keyOfFlag } from '../client/connection.ts';
 import type { Me } from '../client/me.ts';
 import { discoverServer, type GatehouseServer } from '../client/oauth.ts';
 import { fetchAllPages } from '../client/pages.ts';
@@ -19,7 +19,6 @@ import { signInWithBrowser, signInWithDeviceCode } from '../client/sign-in.ts';
 import { noBrowserReason } from '../client/system-browser.ts';
 import { CliError, exitCodes } from '../exit-codes.ts';
 import { printResult, tell } from '../output.ts';
-import { readSecret } from '../prompt.ts';
 
 interface LoginOptions {
   readonly device?: boolean;
@@ -95,12 +94,6 @@ async function signInWithOauth(
   });
 }
 
-async function readKey(flags: GlobalFlags): Promise<string> {
-  const key = flags.apiKey === true ? (await readSecret('API key: ')).trim() : (flags.apiKey ?? '');
-  if (!key) throw new CliError('no API key was given (on the prompt, stdin or --api-key)', exitCodes.usage);
-  return key;
-}
-
 /** The org and project to save: given ones are checked against the server; one org is taken as the default. */
 async function defaultsFor(call: <T>(request: ApiRequest) => Promise<T>, me: Me, flags: GlobalFlags) {
   let org: Me['orgs'][number] | undefined;
@@ -135,7 +128,7 @@ export function registerAuthLogin(auth: Command, context: ClientContext): void {
     .action(async (options: LoginOptions, command: Command) => {
       const flags = command.optsWithGlobals<GlobalFlags>();
       const plan = planLogin(context, flags, options, context.store.read());
-      const apiKey = flags.apiKey === undefined ? undefined : await readKey(flags);
+      const apiKey = flags.apiKey === undefined ? undefined : await keyOfFlag(flags.apiKey);
       const server = await discoverServer(plan.url);
       const credential: ProfileEntry['credential'] =
         apiKey === undefined
