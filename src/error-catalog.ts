@@ -8,6 +8,7 @@ import { commonErrors, type ErrorCatalog } from './core/errors.ts';
 import { httpErrors } from './http/index.ts';
 import { mcpErrors } from './mcp/index.ts';
 import { oauthErrors } from './oauth/index.ts';
+import { scimErrors } from './scim/index.ts';
 import { sessionErrors } from './sessions/index.ts';
 import { ssoErrors } from './sso/index.ts';
 import { tenancyErrors } from './tenancy/index.ts';
@@ -23,4 +24,5 @@ export const errorCatalogs: readonly ErrorCatalog<string>[] = [
   ssoErrors,
   oauthErrors,
   mcpErrors,
+  scimErrors,
 ];

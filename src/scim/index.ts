@@ -1,0 +1,12 @@
+export {
+  type AttributeDefinition,
+  ENTERPRISE_USER_SCHEMA,
+  GROUP_SCHEMA,
+  groupAttributes,
+  type ResourceAttributes,
+  USER_SCHEMA,
+  userAttributes,
+} from './attributes.ts';
+export { SCIM_TYPES, scimErrors } from './errors.ts';
+export { type CompareOp, FILTER_LIMITS, type FilterNode, parseScimFilter } from './filter/parse.ts';
+export { type PatchPath, parsePatchPath } from './patch/path.ts';
