@@ -8,5 +8,6 @@ export {
   userAttributes,
 } from './attributes.ts';
 export { SCIM_TYPES, scimErrors } from './errors.ts';
+export { type ColumnMap, compileFilter, type MultiValuedTable, type ScalarColumn } from './filter/compile.ts';
 export { type CompareOp, FILTER_LIMITS, type FilterNode, parseScimFilter } from './filter/parse.ts';
 export { type PatchPath, parsePatchPath } from './patch/path.ts';
