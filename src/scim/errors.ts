@@ -16,10 +16,34 @@ export const scimErrors = defineErrors('scim', {
     status: 400,
     message: 'The PATCH path is not valid, or names an attribute this resource does not have.',
   },
+  invalidValue: {
+    code: 'scim_invalid_value',
+    status: 400,
+    message: 'A value is missing, or is not of the type its attribute takes.',
+  },
+  invalidSyntax: {
+    code: 'scim_invalid_syntax',
+    status: 400,
+    message: 'The request does not follow the SCIM schema for it.',
+  },
+  noTarget: {
+    code: 'scim_no_target',
+    status: 400,
+    message: 'The PATCH operation names no value it could change.',
+  },
+  mutability: {
+    code: 'scim_mutability',
+    status: 400,
+    message: 'The operation would change an attribute that cannot be changed.',
+  },
 });
 
 /** The scimType of each code (RFC 7644 §3.12, Table 9). */
 export const SCIM_TYPES: Readonly<Record<string, string>> = {
   [scimErrors.invalidFilter.code]: 'invalidFilter',
   [scimErrors.invalidPath.code]: 'invalidPath',
+  [scimErrors.invalidValue.code]: 'invalidValue',
+  [scimErrors.invalidSyntax.code]: 'invalidSyntax',
+  [scimErrors.noTarget.code]: 'noTarget',
+  [scimErrors.mutability.code]: 'mutability',
 };

@@ -10,4 +10,13 @@ export {
 export { SCIM_TYPES, scimErrors } from './errors.ts';
 export { type ColumnMap, compileFilter, type MultiValuedTable, type ScalarColumn } from './filter/compile.ts';
 export { type CompareOp, FILTER_LIMITS, type FilterNode, parseScimFilter } from './filter/parse.ts';
+export {
+  applyPatch,
+  MAX_PATCH_OPERATIONS,
+  type MemberChanges,
+  PATCH_OP_SCHEMA,
+  type PatchOutcome,
+  type ScimObject,
+  type ScimValue,
+} from './patch/apply.ts';
 export { type PatchPath, parsePatchPath } from './patch/path.ts';
