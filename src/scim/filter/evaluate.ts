@@ -6,7 +6,7 @@ import type { CompareOp, FilterAttribute, FilterNode } from './parse.ts';
 
 type Element = Readonly<Record<string, unknown>>;
 
-function valueOf(element: Element, path: FilterAttribute): unknown {
+function elementValue(element: Element, path: FilterAttribute): unknown {
   const name = path.sub?.name ?? 'value';
   // Stored elements use RFC 7643's spelling; clients' elements may not.
   if (name in element) return element[name];
@@ -59,12 +59,12 @@ export function matchesElement(node: FilterNode, element: Element): boolean {
     case 'not':
       return !matchesElement(node.node, element);
     case 'present': {
-      const value = valueOf(element, node.path);
+      const value = elementValue(element, node.path);
       return value !== undefined && value !== null && value !== '';
     }
     case 'compare':
       return compare(
-        valueOf(element, node.path),
+        elementValue(element, node.path),
         node.op,
         node.value,
         (node.path.sub ?? node.path.attribute).caseExact,

@@ -227,8 +227,10 @@ function applyOperation(
       field: 'path',
       message: `${path.attribute.name} is set by Gatehouse and cannot be changed.`,
     });
-  if (resource.resourceType === 'Group' && path.attribute.name === 'members')
-    return changeMembers(changes, op, path, value);
+  if (resource.resourceType === 'Group' && path.attribute.name === 'members') {
+    changeMembers(changes, op, path, value);
+    return;
+  }
   const core = resource.schemas[0] as string;
   const container = containerOf(document, path.attribute, core, op !== 'remove');
   if (container === undefined) return;
