@@ -19,6 +19,11 @@ export interface AttributeDefinition {
   readonly multiValued: boolean;
   /** May appear in a filter (it has an indexed column). */
   readonly filterable: boolean;
+  /** RFC 7643 §7: who may write it, when it is returned, what must be unique. */
+  readonly mutability: 'readOnly' | 'readWrite' | 'immutable' | 'writeOnly';
+  readonly returned: 'always' | 'never' | 'default' | 'request';
+  readonly uniqueness: 'none' | 'server' | 'global';
+  readonly required: boolean;
   /** The schema the attribute belongs to (its URN prefix in a path). */
   readonly schema: string;
   /** Keyed by lower-cased name. */
@@ -50,6 +55,10 @@ function defineAll(
       caseExact: false,
       multiValued: false,
       filterable: false,
+      mutability: 'readWrite',
+      returned: 'default',
+      uniqueness: 'none',
+      required: false,
       schema,
       ...rest,
       ...(sub ? { subAttributes: defineAll(schema, sub), type: 'complex' as const } : {}),
@@ -67,16 +76,19 @@ const MULTI_VALUE_SUB: Readonly<Record<string, Shape>> = {
 };
 
 /** `id`, `externalId` and `meta` (RFC 7643 §3.1), common to every resource. */
+const READ_ONLY: Shape = { mutability: 'readOnly' };
+
 const COMMON: Readonly<Record<string, Shape>> = {
-  id: { caseExact: true, filterable: true },
+  id: { caseExact: true, filterable: true, mutability: 'readOnly', returned: 'always', uniqueness: 'server' },
   externalId: { caseExact: true, filterable: true },
   meta: {
+    mutability: 'readOnly',
     sub: {
-      resourceType: { caseExact: true },
-      created: { type: 'dateTime' },
-      lastModified: { type: 'dateTime', filterable: true },
-      location: { type: 'reference', caseExact: true },
-      version: { caseExact: true },
+      resourceType: { caseExact: true, ...READ_ONLY },
+      created: { type: 'dateTime', ...READ_ONLY },
+      lastModified: { type: 'dateTime', filterable: true, ...READ_ONLY },
+      location: { type: 'reference', caseExact: true, ...READ_ONLY },
+      version: { caseExact: true, ...READ_ONLY },
     },
   },
 };
@@ -87,7 +99,7 @@ export const userAttributes: ResourceAttributes = {
   bySchema: {
     [USER_SCHEMA]: defineAll(USER_SCHEMA, {
       ...COMMON,
-      userName: { filterable: true },
+      userName: { filterable: true, required: true, uniqueness: 'server' },
       name: {
         sub: {
           formatted: {},
@@ -107,7 +119,8 @@ export const userAttributes: ResourceAttributes = {
       locale: {},
       timezone: {},
       active: { type: 'boolean', filterable: true },
-      password: {},
+      // Accepted and never kept: Gatehouse users provisioned by an IdP sign in through it.
+      password: { mutability: 'writeOnly', returned: 'never' },
       emails: { multiValued: true, sub: { ...MULTI_VALUE_SUB, value: { filterable: true } } },
       phoneNumbers: { multiValued: true, sub: MULTI_VALUE_SUB },
       ims: { multiValued: true, sub: MULTI_VALUE_SUB },
@@ -125,7 +138,16 @@ export const userAttributes: ResourceAttributes = {
           primary: { type: 'boolean' },
         },
       },
-      groups: { multiValued: true, sub: { value: {}, $ref: { type: 'reference' }, display: {}, type: {} } },
+      groups: {
+        multiValued: true,
+        mutability: 'readOnly',
+        sub: {
+          value: READ_ONLY,
+          $ref: { type: 'reference', ...READ_ONLY },
+          display: READ_ONLY,
+          type: READ_ONLY,
+        },
+      },
       entitlements: { multiValued: true, sub: MULTI_VALUE_SUB },
       roles: { multiValued: true, sub: MULTI_VALUE_SUB },
       x509Certificates: { multiValued: true, sub: MULTI_VALUE_SUB },
@@ -147,7 +169,7 @@ export const groupAttributes: ResourceAttributes = {
   bySchema: {
     [GROUP_SCHEMA]: defineAll(GROUP_SCHEMA, {
       ...COMMON,
-      displayName: { filterable: true },
+      displayName: { filterable: true, required: true },
       members: {
         multiValued: true,
         sub: {

@@ -7,6 +7,14 @@ export {
   USER_SCHEMA,
   userAttributes,
 } from './attributes.ts';
+export {
+  LIST_RESPONSE_SCHEMA,
+  listResponse,
+  MAX_PAGE_SIZE,
+  resourceTypes,
+  schemas,
+  serviceProviderConfig,
+} from './discovery.ts';
 export { SCIM_TYPES, scimErrors } from './errors.ts';
 export { type ColumnMap, compileFilter, type MultiValuedTable, type ScalarColumn } from './filter/compile.ts';
 export { type CompareOp, FILTER_LIMITS, type FilterNode, parseScimFilter } from './filter/parse.ts';
