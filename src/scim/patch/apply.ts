@@ -73,13 +73,13 @@ function keepOnePrimary(elements: ScimObject[], chosen: readonly ScimObject[]): 
     if (element !== primary && element.primary === true) element.primary = false;
 }
 
-/** The member ids a value names: `[{ "value": id }, …]`, one such object, or bare ids. */
-function memberIds(value: unknown, where: string): string[] {
+/** The `value`s a list of elements names: `[{ "value": id }, …]`, one such object, or bare values. */
+function listedValues(value: unknown, where: string): string[] {
   const list = Array.isArray(value) ? value : [value];
   return list.map((item, i) => {
     const id = typeof item === 'string' ? item : (item as { value?: unknown } | null)?.value;
     if (typeof id !== 'string' || id === '')
-      throw invalidValue(`${where}[${i}]`, 'a member is an object with a "value" id');
+      throw invalidValue(`${where}[${i}]`, 'each element is an object with a string "value"');
     return id;
   });
 }
@@ -119,13 +119,13 @@ function changeMembers(changes: MemberChanges, op: OpName, path: PatchPath, valu
     return;
   }
   if (op === 'replace' || (op === 'remove' && (value === undefined || value === null))) {
-    changes.replaceWith = new Set(op === 'replace' ? memberIds(value ?? [], 'members') : []);
+    changes.replaceWith = new Set(op === 'replace' ? listedValues(value ?? [], 'members') : []);
     changes.add.clear();
     changes.remove.clear();
     return;
   }
   // Entra ID removes members with {"op":"Remove","path":"members","value":[{"value":id}]}.
-  for (const id of memberIds(value, 'members')) apply(id, op === 'add');
+  for (const id of listedValues(value, 'members')) apply(id, op === 'add');
 }
 
 function applyFiltered(
@@ -184,7 +184,7 @@ function applyToAttribute(container: ScimObject, path: PatchPath, op: OpName, va
   if (op === 'remove') {
     if (attribute.multiValued && value !== undefined && value !== null) {
       // Remove the elements whose value is listed, as Entra ID does for members.
-      const listed = new Set(memberIds(value, attribute.name));
+      const listed = new Set(listedValues(value, attribute.name));
       container[attribute.name] = elementsOf(container, attribute).filter(
         (e) => !listed.has(String(e.value)),
       );
