@@ -3,7 +3,7 @@
 import cookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
-import { v1ApiKeyRoutes } from './apikeys/index.ts';
+import { v1ApiKeyRoutes, v1ScimTokenRoutes } from './apikeys/index.ts';
 import { v1AuditRoutes } from './audit/index.ts';
 import {
   API_HEADERS,
@@ -142,6 +142,7 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
       await v1.register(v1SessionRoutes, routeOptions);
       await v1.register(v1AuditRoutes, routeOptions);
       await v1.register(v1ApiKeyRoutes, routeOptions);
+      await v1.register(v1ScimTokenRoutes, { scimTokens: services.scimTokens });
       await v1.register(v1SsoRoutes, routeOptions);
       await v1.register(v1GrantRoutes, { consents: services.oauth.consents });
       await v1.register(v1ServiceAccountClientRoutes, {

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parse as parseCookieHeader } from 'cookie';
-import { createApiKeysService } from './apikeys/index.ts';
+import { createApiKeysService, createScimTokensService } from './apikeys/index.ts';
 import { createAuditService } from './audit/index.ts';
 import { createCredentialResolver, createFailureLimiter } from './authn/index.ts';
 import type { Config } from './config.ts';
@@ -60,6 +60,7 @@ export function createServices(deps: ServiceDeps) {
     createSessionCache({ notifications, config: config.credentialCache }),
   );
   const apiKeys = createApiKeysService({ audit, notifications, cache: config.credentialCache });
+  const scimTokens = createScimTokensService({ audit, notifications, cache: config.credentialCache });
   const keyRing = {
     currentKeyId: masterKeyId(deps.masterKey),
     keys: new Map([[masterKeyId(deps.masterKey), deps.masterKey]]),
@@ -116,7 +117,12 @@ export function createServices(deps: ServiceDeps) {
   });
   const bootstrap = createBootstrap({ audit, tenancy, publicUrl: config.publicUrl });
   const resolver = createCredentialResolver(
-    [apiKeys.credentialKind, oauth.accessTokens.credentialKind, sessions.credentialKind],
+    [
+      apiKeys.credentialKind,
+      scimTokens.credentialKind,
+      oauth.accessTokens.credentialKind,
+      sessions.credentialKind,
+    ],
     createFailureLimiter(config.authFailureLimit),
   );
 
@@ -134,6 +140,7 @@ export function createServices(deps: ServiceDeps) {
     tenancy,
     sessions,
     apiKeys,
+    scimTokens,
     sso,
     oauth,
     bootstrap,

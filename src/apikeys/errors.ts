@@ -37,4 +37,19 @@ export const apiKeyErrors = defineErrors('apikeys', {
     status: 400,
     message: 'expires_at must be a date-time in the future.',
   },
+  scimTokenMalformed: {
+    code: 'scim_token_malformed',
+    status: 401,
+    message: 'The SCIM token is not in the gks_ format, or is mistyped: copy it again in full.',
+  },
+  scimTokenRefused: {
+    code: 'scim_token_refused',
+    status: 401,
+    message: 'The SCIM token is unknown, revoked or expired; make a new one in the organization.',
+  },
+  scimTokenNotFound: {
+    code: 'scim_token_not_found',
+    status: 404,
+    message: 'No such SCIM token in this organization.',
+  },
 });

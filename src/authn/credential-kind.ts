@@ -7,11 +7,11 @@ import type { GatehouseError } from '../core/errors.ts';
 import type { Ctx } from '../db/index.ts';
 
 /**
- * The Gatehouse surface a request is for: `api` (/v1, forward auth and the browser pages) or
- * `mcp` (/mcp). A credential bound to one resource (an OAuth access token, RFC 8707) works
- * only on its own.
+ * The Gatehouse surface a request is for: `api` (/v1, forward auth and the browser pages),
+ * `mcp` (/mcp) or `scim` (/scim/v2). A credential bound to one resource (an OAuth access
+ * token, RFC 8707) works only on its own.
  */
-export type ResourceSurface = 'api' | 'mcp';
+export type ResourceSurface = 'api' | 'mcp' | 'scim';
 
 /** The parts of a request a credential can travel in, and the surface it is presented to. */
 export interface CredentialCarrier {
@@ -33,6 +33,11 @@ export type CredentialTransport = 'cookie' | 'header';
 export interface CredentialKind {
   readonly id: string;
   readonly transport: CredentialTransport;
+  /**
+   * The surfaces it is accepted on; absent, every surface but `scim`, where SCIM tokens are the
+   * only credential (and they are accepted nowhere else).
+   */
+  readonly surfaces?: readonly ResourceSurface[];
   /** The raw credential if this kind recognises one in the request. No I/O. */
   extract(presented: PresentedCredentials): string | undefined;
   /**

@@ -8,11 +8,14 @@ import type {
   PresentedCredentials,
   Resolution,
   ResolvedCredential,
+  ResourceSurface,
 } from './credential-kind.ts';
 import { authnErrors } from './errors.ts';
 import type { FailureLimiter } from './failure-limiter.ts';
 
 export type Authenticated = Authentication | undefined;
+
+const DEFAULT_SURFACES: readonly ResourceSurface[] = ['api', 'mcp'];
 
 /** Who is calling, or the refusal that answers them, now or once the store has answered. */
 export type Attempt = Authenticated | GatehouseError | Promise<Authenticated | GatehouseError>;
@@ -46,6 +49,14 @@ export function createCredentialResolver(
     ...kinds.filter((k) => k.transport === 'header'),
     ...kinds.filter((k) => k.transport === 'cookie'),
   ];
+  // Worked out once: the kinds each surface accepts, in that order.
+  const surfaces: readonly ResourceSurface[] = ['api', 'mcp', 'scim'];
+  const bySurface = Object.fromEntries(
+    surfaces.map((surface) => [
+      surface,
+      ordered.filter((kind) => (kind.surfaces ?? DEFAULT_SURFACES).includes(surface)),
+    ]),
+  ) as Record<ResourceSurface, CredentialKind[]>;
 
   function refused(ctx: Ctx, error: GatehouseError): GatehouseError {
     if (error.status === 401) limiter.recordFailure(ctx.ip, ctx.clock.now());
@@ -84,7 +95,7 @@ export function createCredentialResolver(
         );
     }
     const presented: PresentedCredentials = { bearer, cookies, surface };
-    for (const kind of ordered) {
+    for (const kind of bySurface[surface]) {
       const credential = kind.extract(presented);
       if (credential === undefined) continue;
       if (kind.transport === 'cookie') {

@@ -14,6 +14,7 @@ export const idPrefixes = {
   auditEvent: 'evt',
   setupToken: 'stp',
   apiKey: 'key',
+  scimToken: 'sct',
   ssoConnection: 'ssc',
   ssoDomain: 'dom',
   roleRule: 'rrl',

@@ -156,6 +156,21 @@ export interface ApiKeysTable {
   replaced_by: string | null;
 }
 
+export interface ScimTokensTable {
+  id: string;
+  /** The 12-character public part of the token, `gks_<key_id>_…`. */
+  key_id: string;
+  /** SHA-256 of the whole token. */
+  secret_digest: string;
+  org_id: string;
+  name: string;
+  /** The admin who made it. */
+  created_by: string | null;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+}
+
 export interface SsoConnectionsTable {
   id: string;
   org_id: string;
@@ -294,6 +309,7 @@ export interface Database {
   audit_chains: AuditChainsTable;
   audit_events: AuditEventsTable;
   api_keys: ApiKeysTable;
+  scim_tokens: ScimTokensTable;
   sso_connections: SsoConnectionsTable;
   sso_domains: SsoDomainsTable;
   sso_identities: SsoIdentitiesTable;

@@ -31,10 +31,13 @@ const JWT_SHAPE = /^eyJ[\w-]*\.eyJ[\w-]*\.[\w-]+$/;
 /** Clock difference tolerated with the other nodes that issue and verify tokens. */
 const CLOCK_TOLERANCE_SECONDS = 30;
 
+/** The surfaces an access token can be for: no OAuth resource is the SCIM surface's. */
+type TokenSurface = Exclude<ResourceSurface, 'scim'>;
+
 export interface AccessTokenKindDeps {
   readonly issuer: string;
   /** The resource URL a token must name in `aud` to be accepted on each surface. */
-  readonly audiences: Readonly<Record<ResourceSurface, string>>;
+  readonly audiences: Readonly<Record<TokenSurface, string>>;
   /** The signing keys' public halves as published now (they change on rotation). */
   readonly publishedKeys: () => JSONWebKeySet;
   readonly notifications: Notifications;
@@ -147,7 +150,7 @@ export function createAccessTokenKind(deps: AccessTokenKindDeps) {
   }
 
   function forSurface(token: VerifiedToken, surface: ResourceSurface): ResolvedCredential | GatehouseError {
-    return token.audiences.includes(deps.audiences[surface])
+    return surface !== 'scim' && token.audiences.includes(deps.audiences[surface])
       ? token.resolved
       : refusal(oauthErrors.wrongAudience);
   }
@@ -194,7 +197,8 @@ export function createAccessTokenKind(deps: AccessTokenKindDeps) {
     }
     // The resource before anything else: a token for another surface says nothing here.
     const audiences = audiencesOf(claims);
-    if (!audiences.includes(deps.audiences[surface])) return refusal(oauthErrors.wrongAudience);
+    if (surface === 'scim' || !audiences.includes(deps.audiences[surface]))
+      return refusal(oauthErrors.wrongAudience);
     const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
     const userId = claims.sub as string;
     const until = Math.min((claims.exp as number) * 1000, now + deps.cache.ttlMs);

@@ -9,6 +9,7 @@ import * as oauthConsents from './0005-oauth-consents.ts';
 import * as serviceAccountClients from './0006-service-account-clients.ts';
 import * as oauthPartialIndexes from './0007-oauth-partial-indexes.ts';
 import * as oauthArtifactAccount from './0008-oauth-artifact-account.ts';
+import * as scimTokens from './0009-scim-tokens.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-spine': spine,
@@ -19,6 +20,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0006-service-account-clients': serviceAccountClients,
   '0007-oauth-partial-indexes': oauthPartialIndexes,
   '0008-oauth-artifact-account': oauthArtifactAccount,
+  '0009-scim-tokens': scimTokens,
 });
 
 export const migrationProvider: MigrationProvider = {
