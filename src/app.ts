@@ -21,6 +21,7 @@ import {
   registerForwardAuth,
   registerOpsRoutes,
   registerRequestLifecycle,
+  registerScimSurface,
   registerServiceCounters,
   registerStaticAssets,
   registerV1Surface,
@@ -38,6 +39,7 @@ import {
   v1GrantRoutes,
   v1ServiceAccountClientRoutes,
 } from './oauth/index.ts';
+import { scimDiscoveryRoutes } from './scim/index.ts';
 import type { Services } from './services.ts';
 import { browserSessionRoutes, v1SessionRoutes } from './sessions/index.ts';
 import { browserSsoRoutes, v1SsoRoutes } from './sso/index.ts';
@@ -175,6 +177,9 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
     },
     renderError: jsonErrorAnswer,
     answerHeaders: API_HEADERS,
+  });
+  await registerScimSurface(app, { resolver: services.resolver, tenancy: services.tenancy }, async (scim) => {
+    await scim.register(scimDiscoveryRoutes, { baseUrl: `${config.publicUrl}/scim/v2` });
   });
   await registerBrowserSurface(
     app,

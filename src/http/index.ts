@@ -23,6 +23,7 @@ export { requestIdFor } from './request-context.ts';
 export { registerRequestLifecycle } from './request-lifecycle.ts';
 export { requestLogController, requestLoggerFactory } from './request-logging.ts';
 export { collectRoutes, type RouteEntry } from './route-table.ts';
+export { registerScimSurface, SCIM_CONTENT_TYPE, type ScimSurfaceDeps } from './scim-surface.ts';
 export { registerStaticAssets } from './static-assets.ts';
 export {
   API_HEADERS,

@@ -1,7 +1,12 @@
 // Request ids, the per-request ctx, and credential extraction: plumbing shared by every
 // surface.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Authenticated, CredentialCarrier, CredentialResolver } from '../authn/index.ts';
+import type {
+  Authenticated,
+  CredentialCarrier,
+  CredentialResolver,
+  ResourceSurface,
+} from '../authn/index.ts';
 import type { Clock } from '../core/clock.ts';
 import { newRequestId } from '../core/ids.ts';
 import { type Db, deriveCtx } from '../db/index.ts';
@@ -14,8 +19,8 @@ export function requestIdFor(header: string | string[] | undefined): string {
   return value && REQUEST_ID_PATTERN.test(value) ? value : newRequestId();
 }
 
-export function carrierOf(request: FastifyRequest): CredentialCarrier {
-  return { authorization: request.headers.authorization, cookies: request.cookies ?? {}, surface: 'api' };
+export function carrierOf(request: FastifyRequest, surface: ResourceSurface = 'api'): CredentialCarrier {
+  return { authorization: request.headers.authorization, cookies: request.cookies ?? {}, surface };
 }
 
 export function attachContext(request: FastifyRequest, db: Db, clock: Clock): void {
@@ -42,8 +47,9 @@ function record(request: FastifyRequest, auth: Authenticated): void {
 export function authenticateRequest(
   request: FastifyRequest,
   resolver: CredentialResolver,
+  surface: ResourceSurface = 'api',
 ): undefined | Promise<void> {
-  const answer = resolver.authenticate(request.ctx, carrierOf(request));
+  const answer = resolver.authenticate(request.ctx, carrierOf(request, surface));
   if (!(answer instanceof Promise)) {
     record(request, answer);
     return undefined;

@@ -31,6 +31,11 @@ export const scimErrors = defineErrors('scim', {
     status: 400,
     message: 'The PATCH operation names no value it could change.',
   },
+  notFound: {
+    code: 'scim_resource_not_found',
+    status: 404,
+    message: 'No such resource.',
+  },
   mutability: {
     code: 'scim_mutability',
     status: 400,

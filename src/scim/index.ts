@@ -28,3 +28,4 @@ export {
   type ScimValue,
 } from './patch/apply.ts';
 export { type PatchPath, parsePatchPath } from './patch/path.ts';
+export { type ScimRouteOptions, scimDiscoveryRoutes } from './routes.ts';

@@ -44,6 +44,8 @@ const PUBLIC_PATHS: readonly (string | RegExp)[] = [
 ];
 
 const ORG_PATH = /\/orgs\/:org(\/|$)/;
+/** The SCIM surface: the org comes from the SCIM token, not the path. */
+const SCIM_PREFIX = '/scim/v2/';
 
 function isPublicPath(url: string): boolean {
   return PUBLIC_PATHS.some((allowed) => (typeof allowed === 'string' ? allowed === url : allowed.test(url)));
@@ -83,11 +85,21 @@ describe('route table', () => {
     assert.deepEqual(stray.map(describeRoute), [], 'public routes outside the allowlist');
   });
 
-  it('puts every org permission on a path that names the org', () => {
+  it('puts every org permission on a path that names the org, but SCIM’s, whose token names it', () => {
     const orgless = routes.filter(
-      (r) => r.permission !== 'public' && !isSelfPermission(r.permission) && !ORG_PATH.test(r.url),
+      (r) =>
+        r.permission !== 'public' &&
+        !isSelfPermission(r.permission) &&
+        !ORG_PATH.test(r.url) &&
+        !r.url.startsWith(SCIM_PREFIX),
     );
     assert.deepEqual(orgless.map(describeRoute), [], 'org permissions on routes without /orgs/:org');
+  });
+
+  it('guards every /scim/v2 route with scim:write', () => {
+    const scim = routes.filter((r) => r.url.startsWith(SCIM_PREFIX));
+    assert.ok(scim.length > 0, 'no /scim/v2 routes found');
+    assert.deepEqual(scim.filter((r) => r.permission !== 'scim:write').map(describeRoute), []);
   });
 
   it('guards every /v1/orgs/:org route with an org permission, not a self one or public', () => {
