@@ -2,7 +2,8 @@
 // one variable. This is the only reader of process.env; the result is frozen and passed in.
 // docs/configuration.md is generated from this table (scripts/generate-docs.ts).
 import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parseMasterKey } from './core/secrets.ts';
 
 export type DatabaseConfig =
@@ -417,4 +418,57 @@ export function configWarnings(config: Config): string[] {
     );
   }
   return warnings;
+}
+
+// ---- the client commands' environment ---------------------------------------------------------
+// What `gatehouse auth …` and the other client commands read (SPEC §9): the GATEHOUSE_* values of
+// the resolution rule, where the config file lives (XDG Base Directory), and what says whether a
+// browser can be opened. Not server settings, so not in the table above or docs/configuration.md.
+
+export interface ClientEnvironment {
+  /** GATEHOUSE_API_KEY: a key to use instead of any profile. */
+  readonly apiKey: string | undefined;
+  /** GATEHOUSE_URL: the server, for a key given by flag or variable (or a first login). */
+  readonly url: string | undefined;
+  readonly profile: string | undefined;
+  readonly org: string | undefined;
+  readonly project: string | undefined;
+  /** The directory holding config.json: `$XDG_CONFIG_HOME/gatehouse` or `~/.config/gatehouse`. */
+  readonly configDir: string;
+  readonly browser: BrowserEnvironment;
+}
+
+/** The facts that decide whether the system browser can be opened, and with what. */
+export interface BrowserEnvironment {
+  readonly platform: NodeJS.Platform;
+  /** The `BROWSER` convention: a command to open URLs with, which wins over the platform's. */
+  readonly command: string | undefined;
+  readonly hasDisplay: boolean;
+  readonly overSsh: boolean;
+}
+
+/** An unset or empty variable is absent: `GATEHOUSE_ORG= gatehouse …` does not name an org. */
+function variable(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+export function loadClientEnvironment(env: Env = process.env): ClientEnvironment {
+  // XDG: a relative XDG_CONFIG_HOME is invalid and must be ignored.
+  const xdg = variable(env, 'XDG_CONFIG_HOME');
+  const configHome = xdg?.startsWith('/') ? xdg : join(variable(env, 'HOME') ?? homedir(), '.config');
+  return {
+    apiKey: variable(env, 'GATEHOUSE_API_KEY'),
+    url: variable(env, 'GATEHOUSE_URL'),
+    profile: variable(env, 'GATEHOUSE_PROFILE'),
+    org: variable(env, 'GATEHOUSE_ORG'),
+    project: variable(env, 'GATEHOUSE_PROJECT'),
+    configDir: join(configHome, 'gatehouse'),
+    browser: {
+      platform: process.platform,
+      command: variable(env, 'BROWSER'),
+      hasDisplay: variable(env, 'DISPLAY') !== undefined || variable(env, 'WAYLAND_DISPLAY') !== undefined,
+      overSsh: variable(env, 'SSH_CONNECTION') !== undefined || variable(env, 'SSH_TTY') !== undefined,
+    },
+  };
 }

@@ -17,6 +17,7 @@ import { constantTimeEqualDigests, digestSecret, issueToken, parseToken } from '
 import { type Ctx, createSharedCache, type Notifications, withTx } from '../db/index.ts';
 import { apiKeyErrors } from './errors.ts';
 import * as store from './scim-token-store.ts';
+import { type ApiKeyStatus, credentialStatus, optionalTime } from './views.ts';
 
 export const SCIM_TOKEN_CHANNEL = 'scim_tokens';
 const PREFIX = 'gks_';
@@ -25,7 +26,7 @@ export interface ScimToken {
   readonly id: string;
   readonly name: string;
   readonly prefix: string;
-  readonly status: 'active' | 'expired' | 'revoked';
+  readonly status: ApiKeyStatus;
   readonly created_at: string;
   readonly created_by: string | null;
   readonly expires_at: string | null;
@@ -45,21 +46,15 @@ export interface ScimTokensDeps {
 }
 
 function toScimToken(row: store.ScimTokenRow, now: number): ScimToken {
-  const status =
-    row.revoked_at !== null
-      ? 'revoked'
-      : row.expires_at !== null && now >= row.expires_at
-        ? 'expired'
-        : 'active';
   return {
     id: row.id,
     name: row.name,
     prefix: `${PREFIX}${row.key_id}`,
-    status,
+    status: credentialStatus(row, now),
     created_at: isoTime(row.created_at),
     created_by: row.created_by,
-    expires_at: row.expires_at === null ? null : isoTime(row.expires_at),
-    revoked_at: row.revoked_at === null ? null : isoTime(row.revoked_at),
+    expires_at: optionalTime(row.expires_at),
+    revoked_at: optionalTime(row.revoked_at),
   };
 }
 
@@ -135,7 +130,7 @@ export function createScimTokensService(deps: ScimTokensDeps) {
     const ticket = verified.ticket();
     const row = await store.selectScimTokenForAuth(ctx, parsed.keyId);
     if (!row || !constantTimeEqualDigests(digest, row.secret_digest)) return refused();
-    if (row.revoked_at !== null || (row.expires_at !== null && now >= row.expires_at)) return refused();
+    if (credentialStatus(row, now) !== 'active') return refused();
     const resolved: ResolvedCredential = {
       principal: {
         kind: 'service_account',

@@ -27,19 +27,23 @@ export interface ApiKeyListQuery extends ListQuery {
   includeRevoked: boolean;
 }
 
-const optionalTime = (ms: number | null) => (ms === null ? null : isoTime(ms));
+export const optionalTime = (ms: number | null) => (ms === null ? null : isoTime(ms));
+
+/** The standing of an API key or SCIM token, from when it was revoked and when it expires. */
+export function credentialStatus(
+  row: { readonly revoked_at: number | null; readonly expires_at: number | null },
+  now: number,
+): ApiKeyStatus {
+  if (row.revoked_at !== null) return 'revoked';
+  return row.expires_at !== null && row.expires_at <= now ? 'expired' : 'active';
+}
 
 export function toApiKey(row: ApiKeyRow, now: number, pendingUse: number | undefined): ApiKey {
   const lastUsed =
     pendingUse !== undefined && (row.last_used_at === null || pendingUse > row.last_used_at)
       ? pendingUse
       : row.last_used_at;
-  const status: ApiKeyStatus =
-    row.revoked_at !== null
-      ? 'revoked'
-      : row.expires_at !== null && row.expires_at <= now
-        ? 'expired'
-        : 'active';
+  const status = credentialStatus(row, now);
   return {
     id: row.id,
     name: row.name,

@@ -18,7 +18,7 @@ export async function withOperatorServices<T>(
     { systemClock },
     { DATABASE_WAIT_MS, openDb },
     { createLogger },
-    services_,
+    { createServices, resolveMasterKey },
   ] = await Promise.all([
     import('../config.ts'),
     import('../core/clock.ts'),
@@ -26,7 +26,6 @@ export async function withOperatorServices<T>(
     import('../logger.ts'),
     import('../services.ts'),
   ]);
-  const { createServices, resolveMasterKey } = services_;
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig();

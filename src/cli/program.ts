@@ -1,9 +1,9 @@
 // The `gatehouse` program. Global flags are declared once here and inherited by every
 // subcommand (SPEC §9); each command lives in its own file under commands/.
 import { Command, CommanderError } from 'commander';
+import { loadClientEnvironment } from '../config.ts';
 import { ConfigStore } from './client/config-file.ts';
 import type { ClientContext } from './client/connection.ts';
-import { readClientEnvironment } from './client/environment.ts';
 import { registerAdminCreate } from './commands/admin-create.ts';
 import { registerAdminVerifyDomain } from './commands/admin-verify-domain.ts';
 import { registerApiKeyCommands } from './commands/api-keys.ts';
@@ -22,8 +22,8 @@ import { isLongRunning, registerServe } from './commands/serve.ts';
 import { registerWhoami } from './commands/whoami.ts';
 import { CliError, exitCodes } from './exit-codes.ts';
 
-export function buildProgram(env: NodeJS.ProcessEnv): Command {
-  const environment = readClientEnvironment(env);
+export function buildProgram(): Command {
+  const environment = loadClientEnvironment();
   const client: ClientContext = { env: environment, store: new ConfigStore(environment.configDir) };
   const program = new Command('gatehouse')
     .description('Gatehouse: identity and access for AI platforms')
@@ -72,8 +72,8 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
  */
 export type CliOutcome = number | 'serving';
 
-export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<CliOutcome> {
-  const program = buildProgram(env);
+export async function runCli(argv: readonly string[]): Promise<CliOutcome> {
+  const program = buildProgram();
   // Which command ran is known only after parsing: `gatehouse --json serve` is serve too,
   // and `gatehouse serve --bogus` is a usage error that must still exit 2.
   let started: Command | undefined;

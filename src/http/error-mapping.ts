@@ -2,6 +2,8 @@
 // pass through; Fastify's validation, body and content-type errors and the database's
 // "unreachable" errors get stable codes; anything else is an internal error whose detail
 // stays in the log.
+
+import type { Logger } from '../core/context.ts';
 import { commonErrors, GatehouseError, isGatehouseError } from '../core/errors.ts';
 import { isDatabaseUnavailable } from '../db/index.ts';
 
@@ -70,4 +72,16 @@ export function toGatehouseError(error: unknown): { error: GatehouseError; unexp
     return { error: new GatehouseError(commonErrors.invalidRequest, { cause: error }), unexpected: false };
   }
   return { error: new GatehouseError(commonErrors.internal, { cause: error }), unexpected: true };
+}
+
+/**
+ * What was thrown, as the GatehouseError every surface renders, logged once: refusals at info,
+ * failures at error with the cause (whose detail stays in the log).
+ */
+export function loggedError(thrown: unknown, log: Logger): GatehouseError {
+  const { error, unexpected } = toGatehouseError(thrown);
+  const logged = { code: error.code, detail: error.detail, err: unexpected ? thrown : undefined };
+  if (unexpected || error.status >= 500) log.error(logged, 'request failed');
+  else log.info(logged, 'request refused');
+  return error;
 }

@@ -9,7 +9,7 @@ import type { Logger } from '../core/context.ts';
 import { GatehouseError } from '../core/errors.ts';
 import { SCIM_TYPES } from '../scim/index.ts';
 import type { TenancyService } from '../tenancy/index.ts';
-import { toGatehouseError } from './error-mapping.ts';
+import { loggedError } from './error-mapping.ts';
 import { httpErrors } from './errors.ts';
 import { admitToOrg } from './guard.ts';
 import { authenticateRequest } from './request-context.ts';
@@ -25,10 +25,7 @@ export interface ScimSurfaceDeps {
 
 /** A refusal as SCIM renders it (RFC 7644 §3.12): status as a string, scimType when it has one. */
 export function scimErrorAnswer(thrown: unknown, log: Logger) {
-  const { error, unexpected } = toGatehouseError(thrown);
-  const logged = { code: error.code, detail: error.detail, err: unexpected ? thrown : undefined };
-  if (unexpected || error.status >= 500) log.error(logged, 'SCIM request failed');
-  else log.info(logged, 'SCIM request refused');
+  const error = loggedError(thrown, log);
   const scimType = SCIM_TYPES[error.code];
   return {
     status: error.status,

@@ -7,7 +7,7 @@ import type { Logger } from '../core/context.ts';
 import { GatehouseError } from '../core/errors.ts';
 import type { TenancyService } from '../tenancy/index.ts';
 import { checkSessionCsrf, isSafeMethod, sessionCsrfToken } from './csrf.ts';
-import { toGatehouseError } from './error-mapping.ts';
+import { loggedError } from './error-mapping.ts';
 import { httpErrors } from './errors.ts';
 import { enforcePermission } from './guard.ts';
 import { authenticateRequest } from './request-context.ts';
@@ -33,10 +33,7 @@ export interface JsonErrorAnswer {
 
 /** Renders what was thrown and logs it (refusals at info, failures at error, with the cause). */
 export function jsonErrorAnswer(thrown: unknown, requestId: string, log: Logger): JsonErrorAnswer {
-  const { error, unexpected } = toGatehouseError(thrown);
-  const logged = { code: error.code, detail: error.detail, err: unexpected ? thrown : undefined };
-  if (unexpected || error.status >= 500) log.error(logged, 'request failed');
-  else log.info(logged, 'request refused');
+  const error = loggedError(thrown, log);
   // The challenge first, then the error's own headers: a spread followed by more properties
   // gets a new hidden class on every call (deriveCtx in db/context.ts), and floods are 401s.
   const headers: Record<string, string> =

@@ -4,11 +4,12 @@
 // project from `--project` > GATEHOUSE_PROJECT > the profile. Nothing is guessed: a missing or
 // conflicting value is an error naming the flag or variable to set. Commands get a
 // Connection and never look at what kind of credential is behind it.
+
+import type { ClientEnvironment } from '../../config.ts';
 import { CliError, exitCodes } from '../exit-codes.ts';
 import { readSecret } from '../prompt.ts';
 import { type ApiRequest, callApi } from './api.ts';
 import type { ConfigData, ConfigStore, OauthCredential, ProfileEntry } from './config-file.ts';
-import type { ClientEnvironment } from './environment.ts';
 import { connectClient, normaliseServerUrl, refreshCredential } from './oauth.ts';
 
 /** The global flags (declared once on the program). `apiKey: true` is a bare `--api-key`. */
@@ -158,17 +159,19 @@ export async function resolveConnection(context: ClientContext, flags: GlobalFla
   }
   const [name, profile] = requireProfile(context, flags, context.store.read());
   checkSameServer(flags, explicitServer(flags, context), name, profile);
+  /** The credential as last read or refreshed: the file is read again only to refresh. */
+  let credential = profile.credential;
   const source = `profile "${name}"`;
   return buildConnection(context, {
     server: profile.url,
     source,
     profileName: name,
     method: profile.credential.method,
-    expiresAt: () => {
-      const credential = context.store.read().profiles[name]?.credential;
-      return credential?.method === 'oauth' ? credential.expires_at : undefined;
+    expiresAt: () => (credential.method === 'oauth' ? credential.expires_at : undefined),
+    bearer: async () => {
+      credential = await freshCredential(context, name, credential);
+      return credential.method === 'api_key' ? credential.api_key : credential.access_token;
     },
-    bearer: () => freshBearer(context, name),
     flags,
     savedOrg: profile.org,
     savedProject: profile.project,
@@ -230,23 +233,24 @@ function isFresh(credential: OauthCredential, now: number): boolean {
 }
 
 /**
- * The profile's bearer credential, refreshed first when it expires within a minute. The
- * refresh runs under the config file's lock and re-reads the file inside it: of many
- * processes finding the token stale, the first refreshes and the rest use what it saved,
- * so a rotated refresh token is never presented twice (which the server would treat as
- * replay and answer by revoking the grant).
+ * The profile's credential, refreshed first when its access token expires within a minute.
+ * `known` is what this process read; the refresh runs under the config file's lock and
+ * re-reads the file inside it: of many processes finding the token stale, the first
+ * refreshes and the rest use what it saved, so a rotated refresh token is never presented
+ * twice (which the server would treat as replay and answer by revoking the grant).
  */
-export async function freshBearer(context: ClientContext, name: string): Promise<string> {
-  const credential = context.store.read().profiles[name]?.credential;
-  if (credential?.method === 'api_key') return credential.api_key;
-  if (credential !== undefined && isFresh(credential, Date.now())) return credential.access_token;
+async function freshCredential(
+  context: ClientContext,
+  name: string,
+  known: ProfileEntry['credential'],
+): Promise<ProfileEntry['credential']> {
+  if (known.method === 'api_key' || isFresh(known, Date.now())) return known;
   return context.store.update(async (config) => {
     const profile = config.profiles[name];
     if (profile === undefined)
       throw new CliError(`profile "${name}" was removed (signed out) meanwhile`, exitCodes.unauthenticated);
     const current = profile.credential;
-    if (current.method === 'api_key') return { result: current.api_key };
-    if (isFresh(current, Date.now())) return { result: current.access_token };
+    if (current.method === 'api_key' || isFresh(current, Date.now())) return { result: current };
     const server = serverOfProfile(profile);
     const configuration = await connectClient(server, current.client_id);
     const renewed = await refreshCredential(configuration, server, current);
@@ -254,7 +258,7 @@ export async function freshBearer(context: ClientContext, name: string): Promise
       ...config.profiles,
       [name]: { ...profile, credential: renewed, saved_at: new Date().toISOString() },
     };
-    return { config: { ...config, profiles }, result: renewed.access_token };
+    return { config: { ...config, profiles }, result: renewed };
   });
 }
 

@@ -4,6 +4,7 @@
 // end the sign-in). The browser's request is answered only once the CLI knows how the
 // sign-in ended, so the tab says "done" or what went wrong.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { html } from '../../web/index.ts';
 
 const CALLBACK_PATH = '/callback';
 
@@ -25,10 +26,9 @@ export interface LoopbackReceiver {
 
 function page(ok: boolean, message: string): string {
   const title = ok ? 'Signed in to Gatehouse' : 'Gatehouse sign-in did not complete';
-  const escaped = message.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>
+  return html`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>
 <style>body{font:16px system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1f2328}</style>
-</head><body><main><h1>${title}</h1><p>${escaped}</p></main></body></html>`;
+</head><body><main><h1>${title}</h1><p>${message}</p></main></body></html>`.toString();
 }
 
 function respond(response: ServerResponse, status: number, body: string): void {

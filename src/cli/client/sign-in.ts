@@ -3,10 +3,10 @@
 // credential for the API resource, or a CliError saying which step failed; both give up
 // cleanly after the timeout, closing what they opened.
 import type { Configuration } from 'openid-client';
+import type { BrowserEnvironment } from '../../config.ts';
 import { CliError } from '../exit-codes.ts';
 import { tell } from '../output.ts';
 import type { OauthCredential } from './config-file.ts';
-import type { BrowserEnvironment } from './environment.ts';
 import { listenOnLoopback } from './loopback.ts';
 import {
   finishAuthorization,

@@ -2,7 +2,7 @@
 // or on Linux without a display, the CLI uses the device flow instead (SPEC §9). `BROWSER`
 // (the common convention: a command, `%s` standing for the URL) overrides the platform's opener.
 import { spawn } from 'node:child_process';
-import type { BrowserEnvironment } from './environment.ts';
+import type { BrowserEnvironment } from '../../config.ts';
 
 interface Opener {
   readonly command: string;
