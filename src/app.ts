@@ -39,7 +39,7 @@ import {
   v1GrantRoutes,
   v1ServiceAccountClientRoutes,
 } from './oauth/index.ts';
-import { scimDiscoveryRoutes } from './scim/index.ts';
+import { scimDiscoveryRoutes, scimResourceRoutes } from './scim/index.ts';
 import type { Services } from './services.ts';
 import { browserSessionRoutes, v1SessionRoutes } from './sessions/index.ts';
 import { browserSsoRoutes, v1SsoRoutes } from './sso/index.ts';
@@ -180,6 +180,7 @@ export async function buildApp(services: Services, logger: PinoLogger): Promise<
   });
   await registerScimSurface(app, { resolver: services.resolver, tenancy: services.tenancy }, async (scim) => {
     await scim.register(scimDiscoveryRoutes, { baseUrl: `${config.publicUrl}/scim/v2` });
+    await scim.register(scimResourceRoutes, { scim: services.scim });
   });
   await registerBrowserSurface(
     app,

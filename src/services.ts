@@ -12,6 +12,7 @@ import type { Logger } from './core/context.ts';
 import { deriveKey, generateMasterKey, masterKeyId, parseMasterKey } from './core/secrets.ts';
 import { type Ctx, type DbHandle, isDatabaseUnavailable } from './db/index.ts';
 import { createOauthService } from './oauth/index.ts';
+import { createScimService } from './scim/index.ts';
 import {
   cookieNames,
   createBootstrap,
@@ -100,8 +101,13 @@ export function createServices(deps: ServiceDeps) {
     audit,
     notifications,
     accessCache: config.credentialCache,
-    listeners: [revoker.lifecycle, apiKeys.userLifecycle, oauth.accessTokens.userLifecycle],
+    listeners: [revoker.lifecycle, apiKeys.userLifecycle, oauth.userLifecycle],
     serviceAccountListeners: [apiKeys.serviceAccountLifecycle, oauth.accessTokens.serviceAccountLifecycle],
+    // Read at call time: the SSO service is made below, from tenancy.
+    directory: {
+      loadRoleRules: (ctx, orgId, defaultRole) => sso.loadDirectoryRoleRules(ctx, orgId, defaultRole),
+      ownsEmailDomain: (ctx, orgId, email) => sso.ownsEmailDomain(ctx, orgId, email),
+    },
   });
   const cookies = cookieNames(config.secureCookies);
   const sessions = createSessionsService({ audit, tenancy, cookies, revoker });
@@ -115,6 +121,7 @@ export function createServices(deps: ServiceDeps) {
     clockToleranceSeconds: config.ssoClockSkewSeconds,
     resolveTxt: deps.resolveTxt,
   });
+  const scim = createScimService({ audit, tenancy, baseUrl: `${config.publicUrl}/scim/v2` });
   const bootstrap = createBootstrap({ audit, tenancy, publicUrl: config.publicUrl });
   const resolver = createCredentialResolver(
     [
@@ -141,6 +148,7 @@ export function createServices(deps: ServiceDeps) {
     sessions,
     apiKeys,
     scimTokens,
+    scim,
     sso,
     oauth,
     bootstrap,

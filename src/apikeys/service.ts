@@ -268,6 +268,12 @@ export function createApiKeysService(deps: ApiKeysDeps) {
       if (event.reason === 'suspended') await verifier.invalidate(ctx, event.userId);
       else if (event.reason === 'removed_from_org')
         await revokeKeysOfOwner(ctx, { userId: event.userId, orgId: event.orgId }, 'owner_removed_from_org');
+      else if (event.reason === 'deprovisioned_in_org')
+        await revokeKeysOfOwner(
+          ctx,
+          { userId: event.userId, orgId: event.orgId },
+          'owner_deprovisioned_in_org',
+        );
       else await revokeKeysOfOwner(ctx, { userId: event.userId }, 'owner_deprovisioned');
     },
     // The owner's role is part of every cached verification of their keys.

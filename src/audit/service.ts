@@ -13,7 +13,8 @@ import * as store from './store.ts';
 /** The chain of events that belong to no org (e.g. a failed sign-in for an unknown email). */
 export const INSTANCE_CHAIN = '';
 
-export type ActorKind = 'user' | 'service_account' | 'system' | 'anonymous';
+/** `scim_token`: an IdP provisioning over SCIM, named by its token's id (`sct_…`). */
+export type ActorKind = 'user' | 'service_account' | 'scim_token' | 'system' | 'anonymous';
 
 export interface AuditEventInput {
   /** null for instance-level events. */
@@ -91,7 +92,12 @@ async function append(ctx: Ctx, input: AuditEventInput): Promise<void> {
     const { seq, prevHash } = await store.advanceChainHead(tx, chainId);
     const actor =
       input.actor ??
-      (tx.principal ? { kind: tx.principal.kind, id: tx.principal.id } : { kind: 'anonymous', id: null });
+      (tx.principal
+        ? {
+            kind: tx.principal.authMethod === 'scim_token' ? 'scim_token' : tx.principal.kind,
+            id: tx.principal.id,
+          }
+        : { kind: 'anonymous', id: null });
     const now = tx.clock.now();
     const fields = {
       id: newId('evt', now),

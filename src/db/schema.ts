@@ -33,6 +33,8 @@ export interface MembershipsTable {
   role_source: string;
   /** JSON: the rule and group that decided an SSO-managed role, for the role explanation. */
   role_reason_json: string | null;
+  /** `active`, or `suspended` in this org only (an IdP deactivated them over SCIM). */
+  status: string;
   created_at: number;
   updated_at: number;
 }
@@ -45,6 +47,11 @@ export interface GroupsTable {
   source: string;
   /** The SSO connection a synced group came from; null for manual and SCIM groups. */
   connection_id: string | null;
+  /** The IdP's id for a SCIM group (RFC 7643 §3.1 externalId). */
+  external_id: string | null;
+  /** Bumped on every change a SCIM client could see, for meta.version ETags. */
+  version: number;
+  updated_at: number;
   created_at: number;
 }
 
@@ -295,6 +302,30 @@ export interface OauthServiceAccountClientsTable {
   created_at: number;
 }
 
+/** A user an IdP provisioned into one org over SCIM; see migration 0010. */
+export interface ScimUsersTable {
+  org_id: string;
+  user_id: string;
+  user_name: string;
+  /** Lower-cased: userName is unique per org, case-insensitively (RFC 7643 §4.1.1). */
+  user_name_normalized: string;
+  external_id: string | null;
+  display_name_normalized: string | null;
+  active: number;
+  /** The resource as last written, without id and meta. */
+  document_json: string;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ScimUserEmailsTable {
+  org_id: string;
+  user_id: string;
+  position: number;
+  value_normalized: string;
+}
+
 export interface Database {
   orgs: OrgsTable;
   users: UsersTable;
@@ -310,6 +341,8 @@ export interface Database {
   audit_events: AuditEventsTable;
   api_keys: ApiKeysTable;
   scim_tokens: ScimTokensTable;
+  scim_users: ScimUsersTable;
+  scim_user_emails: ScimUserEmailsTable;
   sso_connections: SsoConnectionsTable;
   sso_domains: SsoDomainsTable;
   sso_identities: SsoIdentitiesTable;

@@ -116,6 +116,20 @@ export async function deleteGrant(ctx: Ctx, grantId: string): Promise<boolean> {
   return Number(removed.numDeletedRows) > 0;
 }
 
+/** Deletes every grant of the user, what was issued under each, and their consents; answers the grant ids. */
+export async function deleteGrantsOfUser(ctx: Ctx, userId: string): Promise<string[]> {
+  const grants = await ctx.db
+    .selectFrom('oauth_artifacts')
+    .select('id')
+    .where('model', '=', 'Grant')
+    .where('account_id', '=', userId)
+    .execute();
+  const ids = grants.map((g) => g.id);
+  for (const id of ids) await deleteGrant(ctx, id);
+  await ctx.db.deleteFrom('oauth_consents').where('user_id', '=', userId).execute();
+  return ids;
+}
+
 /** What a user's access token rests on, read on every uncached check of one. */
 export interface TokenStanding {
   /** The user's account status; undefined when there is no such user. */

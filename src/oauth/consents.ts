@@ -9,6 +9,7 @@ import {
   clientsAuthorizedInOrg,
   deleteConsentsOf,
   deleteGrant,
+  deleteGrantsOfUser,
   grantIdsFor,
   insertConsent,
   liveConsentsOf,
@@ -168,8 +169,33 @@ export function createConsents(deps: ConsentsDeps) {
     });
   }
 
+  /**
+   * Every grant of a user an IdP deprovisioned: refresh tokens and what else was issued under
+   * them go, and access tokens are refused once the grant is gone (onRevoked, every node).
+   */
+  async function revokeGrantsOfUser(
+    ctx: Ctx,
+    userId: string,
+    orgId: string,
+    reason: string,
+  ): Promise<number> {
+    return withTx(ctx, async (tx) => {
+      const grantIds = await deleteGrantsOfUser(tx, userId);
+      for (const grantId of grantIds) await deps.onRevoked(tx, grantId);
+      if (grantIds.length > 0)
+        await audit.append(tx, {
+          orgId,
+          action: 'oauth_grant.revoked',
+          target: { kind: 'user', id: userId },
+          data: { reason, grants: grantIds.length },
+        });
+      return grantIds.length;
+    });
+  }
+
   return {
     record,
+    revokeGrantsOfUser,
     list,
     revoke,
     revokeGrant,

@@ -10,6 +10,7 @@ import { type Clock, DAY } from '../core/clock.ts';
 import type { Logger } from '../core/context.ts';
 import type { MasterKeyRing } from '../core/envelope.ts';
 import { type Ctx, type Db, type Notifications, withTx } from '../db/index.ts';
+import type { UserLifecycleListener } from '../tenancy/index.ts';
 import { type AccessTokenKindDeps, createAccessTokenKind } from './access-tokens.ts';
 import {
   type AccountRow,
@@ -271,9 +272,24 @@ export function createOauthService(deps: OauthServiceDeps) {
     }
   }
 
+  /**
+   * What OAuth holds for a user who stops being trusted: a user deprovisioned (everywhere, or
+   * in an org by its IdP) loses every grant and refresh token; any deactivation drops the
+   * cached verifications of their access tokens.
+   */
+  const userLifecycle: UserLifecycleListener = {
+    async onUserDeactivated(ctx, event) {
+      if (event.reason === 'deprovisioned' || event.reason === 'deprovisioned_in_org')
+        await consents.revokeGrantsOfUser(ctx, event.userId, event.orgId, event.reason);
+      await accessTokens.userLifecycle.onUserDeactivated(ctx, event);
+    },
+    onRoleChanged: (ctx, event) => accessTokens.userLifecycle.onRoleChanged(ctx, event),
+  };
+
   return {
     initialize,
     provider: current,
+    userLifecycle,
     /** Throws the 429 (with Retry-After) while `address` is over its failure budget. */
     checkClientAddress: (address: string | undefined) => failures.check(address, deps.clock.now()),
     /** Throws the 429 (with Retry-After) when `address` registered too many clients lately; else counts this one. */

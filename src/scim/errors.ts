@@ -1,4 +1,5 @@
-import { defineErrors } from '../core/errors.ts';
+import { commonErrors, defineErrors } from '../core/errors.ts';
+import { tenancyErrors } from '../tenancy/index.ts';
 
 /**
  * SCIM's errors (RFC 7644 §3.12). Each code has the `scimType` the SCIM error schema carries
@@ -36,6 +37,16 @@ export const scimErrors = defineErrors('scim', {
     status: 404,
     message: 'No such resource.',
   },
+  uniqueness: {
+    code: 'scim_uniqueness',
+    status: 409,
+    message: 'Another resource of this organization already has this value.',
+  },
+  preconditionFailed: {
+    code: 'scim_precondition_failed',
+    status: 412,
+    message: 'The resource has changed since the version named in If-Match.',
+  },
   mutability: {
     code: 'scim_mutability',
     status: 400,
@@ -51,4 +62,12 @@ export const SCIM_TYPES: Readonly<Record<string, string>> = {
   [scimErrors.invalidSyntax.code]: 'invalidSyntax',
   [scimErrors.noTarget.code]: 'noTarget',
   [scimErrors.mutability.code]: 'mutability',
+  [scimErrors.uniqueness.code]: 'uniqueness',
+  // What the tenancy service refuses while provisioning, in SCIM's words.
+  [tenancyErrors.nameTaken.code]: 'uniqueness',
+  [tenancyErrors.userExists.code]: 'uniqueness',
+  [tenancyErrors.notMembers.code]: 'invalidValue',
+  [tenancyErrors.invalidEmail.code]: 'invalidValue',
+  // A body that is not JSON, or a query parameter of the wrong shape.
+  [commonErrors.invalidRequest.code]: 'invalidSyntax',
 };

@@ -28,4 +28,10 @@ export {
   type ScimValue,
 } from './patch/apply.ts';
 export { type PatchPath, parsePatchPath } from './patch/path.ts';
-export { type ScimRouteOptions, scimDiscoveryRoutes } from './routes.ts';
+export {
+  type ScimResourceRouteOptions,
+  type ScimRouteOptions,
+  scimDiscoveryRoutes,
+  scimResourceRoutes,
+} from './routes.ts';
+export { createScimService, type ScimService, type ScimServiceDeps } from './service.ts';

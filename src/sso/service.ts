@@ -2,15 +2,17 @@
 // and the sign-in flow, wired from their parts. No Fastify here.
 import type { AuditService } from '../audit/index.ts';
 import { createFailureLimiter } from '../authn/index.ts';
+import type { Role } from '../authz/index.ts';
 import type { Clock } from '../core/clock.ts';
 import type { MasterKeyRing } from '../core/secrets.ts';
 import type { Ctx } from '../db/index.ts';
 import type { SessionsService } from '../sessions/index.ts';
-import type { TenancyService } from '../tenancy/index.ts';
+import type { DirectoryRoleRules, TenancyService } from '../tenancy/index.ts';
 import { createConnectionFunctions } from './connections.ts';
 import { ssoErrors } from './errors.ts';
 import { createDomainFunctions, type TxtResolver } from './mapping/domain-claims.ts';
 import { emailDomain } from './mapping/domains.ts';
+import { decideRole } from './mapping/role-rules.ts';
 import { createRuleSetFunctions } from './mapping/rule-set.ts';
 import { createOidcClient, isAcceptableIssuer } from './oidc/client.ts';
 import { createMetadataRefresh } from './saml/metadata-refresh.ts';
@@ -89,6 +91,36 @@ export function createSsoService(deps: SsoDeps) {
     return connection?.enabled === 1 ? connection.id : undefined;
   }
 
+  /**
+   * The org's role rules as SCIM provisioning applies them: group rules that hold for every
+   * connection (a directory push comes through none), over the org's default role.
+   */
+  async function loadDirectoryRoleRules(
+    ctx: Ctx,
+    orgId: string,
+    defaultRole: Role,
+  ): Promise<DirectoryRoleRules> {
+    const all = await rules.loadRules(ctx, orgId);
+    const applicable = all.filter((rule) => rule.connectionId === undefined && rule.matchKind === 'group');
+    return (groups) => {
+      const decision = decideRole(applicable, { connectionId: '', groups, claims: {} }, defaultRole);
+      return {
+        role: decision.role,
+        reason:
+          decision.source === 'rule'
+            ? { source: 'rule', rule_id: decision.ruleId, matched: decision.matched, via: 'scim' }
+            : { source: 'default', via: 'scim' },
+      };
+    };
+  }
+
+  /** Whether `orgId` holds the verified claim on the domain of `email`. */
+  async function ownsEmailDomain(ctx: Ctx, orgId: string, email: string): Promise<boolean> {
+    const domain = emailDomain(email);
+    const claim = domain ? await store.selectDomainByName(ctx, domain) : undefined;
+    return claim !== undefined && claim.org_id === orgId && claim.verified_at !== null;
+  }
+
   /** Deletes sign-ins that were never finished and can no longer be (main.ts runs this on a timer). */
   const purgeExpiredFlows = async (ctx: Ctx) =>
     (await store.deleteExpiredFlows(ctx, ctx.clock.now())) +
@@ -96,6 +128,8 @@ export function createSsoService(deps: SsoDeps) {
 
   return {
     purgeExpiredFlows,
+    loadDirectoryRoleRules,
+    ownsEmailDomain,
     refreshSamlMetadata: metadataRefresh.refreshSamlMetadata,
     ...connections,
     ...domains,

@@ -65,6 +65,11 @@ export const tenancyErrors = defineErrors('tenancy', {
     status: 404,
     message: 'No such project in this organization.',
   },
+  notMembers: {
+    code: 'not_org_members',
+    status: 400,
+    message: 'Only users of this organization can be put in its groups.',
+  },
   groupNotFound: { code: 'group_not_found', status: 404, message: 'No such group in this organization.' },
   serviceAccountNotFound: {
     code: 'service_account_not_found',

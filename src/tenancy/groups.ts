@@ -57,6 +57,9 @@ export function createGroupFunctions(audit: AuditService) {
         name_normalized: normalizeName(name),
         source: 'manual' satisfies GroupSource,
         connection_id: null,
+        external_id: null,
+        version: 1,
+        updated_at: now,
         created_at: now,
       };
       await store.insertUnique(() => resources.insertGroup(tx, row), tenancyErrors.nameTaken, 'name');

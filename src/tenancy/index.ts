@@ -1,4 +1,11 @@
 export { type AccessCacheConfig, type OrgAccess, requireOrg } from './access.ts';
+export {
+  DIRECTORY_ROLE_SOURCE,
+  type DirectoryDeps,
+  type DirectoryRoleDecision,
+  type DirectoryRoleRules,
+  type MemberChangeSet,
+} from './directory.ts';
 export { tenancyErrors } from './errors.ts';
 export type {
   DeactivationReason,

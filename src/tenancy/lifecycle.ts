@@ -5,7 +5,12 @@
 import type { Role } from '../authz/index.ts';
 import type { Ctx } from '../db/index.ts';
 
-export type DeactivationReason = 'suspended' | 'deprovisioned' | 'removed_from_org';
+/**
+ * `suspended` and `deprovisioned` hold everywhere; `removed_from_org` and
+ * `deprovisioned_in_org` (an IdP deactivated the member over SCIM) in `orgId`, though the
+ * user's sessions and OAuth grants, which belong to no one org, end too.
+ */
+export type DeactivationReason = 'suspended' | 'deprovisioned' | 'removed_from_org' | 'deprovisioned_in_org';
 
 export interface UserLifecycleListener {
   /**

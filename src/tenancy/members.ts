@@ -101,6 +101,7 @@ export function createMemberFunctions(audit: AuditService, listeners: readonly U
             role: input.role,
             role_source: 'manual',
             role_reason_json: null,
+            status: 'active',
             created_at: now,
             updated_at: now,
           }),

@@ -79,6 +79,7 @@ export function createOrgFunctions(audit: AuditService, invalidateAccess: Invali
         role: 'admin',
         role_source: 'manual',
         role_reason_json: null,
+        status: 'active',
         created_at: now,
         updated_at: now,
       });

@@ -3,6 +3,7 @@
 import type { AuditService } from '../audit/index.ts';
 import type { Notifications } from '../db/index.ts';
 import { type AccessCacheConfig, createOrgAccess } from './access.ts';
+import { createDirectoryFunctions, type DirectoryDeps } from './directory.ts';
 import { createGroupFunctions } from './groups.ts';
 import type { ServiceAccountLifecycleListener, UserLifecycleListener } from './lifecycle.ts';
 import { createMemberFunctions } from './members.ts';
@@ -17,6 +18,8 @@ export interface TenancyDeps {
   readonly accessCache: AccessCacheConfig;
   readonly listeners: readonly UserLifecycleListener[];
   readonly serviceAccountListeners: readonly ServiceAccountLifecycleListener[];
+  /** What SCIM provisioning needs from the SSO capability (role rules, verified domains). */
+  readonly directory: DirectoryDeps;
 }
 
 export function createTenancyService(deps: TenancyDeps) {
@@ -42,6 +45,7 @@ export function createTenancyService(deps: TenancyDeps) {
     ...createGroupFunctions(deps.audit),
     ...createServiceAccountFunctions(deps.audit, serviceAccountListeners),
     ...createSsoMembershipFunctions(deps.audit, userListeners),
+    ...createDirectoryFunctions(deps.audit, userListeners, deps.directory),
   };
 }
 

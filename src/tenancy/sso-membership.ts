@@ -57,6 +57,9 @@ export function createSsoMembershipFunctions(
           name_normalized: normalized,
           source: 'sso',
           connection_id: input.connectionId,
+          external_id: null,
+          version: 1,
+          updated_at: now,
           created_at: now,
         };
         await resources.insertGroup(tx, row);
@@ -90,6 +93,7 @@ export function createSsoMembershipFunctions(
         role,
         role_source: SSO_ROLE_SOURCE,
         role_reason_json: reasonJson,
+        status: 'active',
         created_at: now,
         updated_at: now,
       });

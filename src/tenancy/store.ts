@@ -51,6 +51,7 @@ export function selectUserAccess(ctx: Ctx, orgRef: string, userId: string) {
     .select(['orgs.id', 'orgs.slug', 'orgs.name', 'memberships.role'])
     .where((eb) => eb.or([eb('orgs.id', '=', orgRef), eb('orgs.slug', '=', orgRef)]))
     .where('memberships.user_id', '=', userId)
+    .where('memberships.status', '=', 'active')
     .where('users.status', '=', 'active')
     .executeTakeFirst();
 }
@@ -208,6 +209,7 @@ export async function countActiveAdmins(ctx: Ctx, orgId: string): Promise<number
     .select((eb) => eb.fn.countAll<number | string>().as('n'))
     .where('memberships.org_id', '=', orgId)
     .where('memberships.role', '=', 'admin')
+    .where('memberships.status', '=', 'active')
     .where('users.status', '=', 'active')
     .executeTakeFirstOrThrow();
   return Number(row.n);

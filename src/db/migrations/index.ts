@@ -10,6 +10,7 @@ import * as serviceAccountClients from './0006-service-account-clients.ts';
 import * as oauthPartialIndexes from './0007-oauth-partial-indexes.ts';
 import * as oauthArtifactAccount from './0008-oauth-artifact-account.ts';
 import * as scimTokens from './0009-scim-tokens.ts';
+import * as scimResources from './0010-scim-resources.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-spine': spine,
@@ -21,6 +22,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0007-oauth-partial-indexes': oauthPartialIndexes,
   '0008-oauth-artifact-account': oauthArtifactAccount,
   '0009-scim-tokens': scimTokens,
+  '0010-scim-resources': scimResources,
 });
 
 export const migrationProvider: MigrationProvider = {

@@ -25,11 +25,15 @@ export interface MultiValuedTable {
   readonly parentKey: string;
   /** Keyed by sub-attribute name as RFC 7643 spells it (`value`). */
   readonly subs: Readonly<Record<string, ScalarColumn>>;
+  /** Its column naming the org, compared with the map's `scopeKey`, when the resource key is unique per org only. */
+  readonly scopeKey?: string;
 }
 
 export interface ColumnMap {
   /** The resource's own id column, e.g. `u.user_id`. */
   readonly resourceKey: string;
+  /** The org column, e.g. `u.org_id`, when `resourceKey` is unique only within an org. */
+  readonly scopeKey?: string;
   /** Keyed by path as RFC 7643 spells it: `userName`, `meta.lastModified`. */
   readonly scalars: Readonly<Record<string, ScalarColumn>>;
   /** Keyed by attribute name: `emails`, `members`. */
@@ -130,7 +134,11 @@ function compile(
       if (table === undefined)
         throw new Error(`no table for the multi-valued attribute ${node.attribute.name}`);
       const inner = compile(node.node, map, table);
-      return sql<SqlBool>`exists (select 1 from ${sql.table(table.table)} as ${sql.raw(table.alias)} where ${sql.ref(`${table.alias}.${table.parentKey}`)} = ${sql.ref(map.resourceKey)} and ${inner})`;
+      const scoped =
+        table.scopeKey !== undefined && map.scopeKey !== undefined
+          ? sql`${sql.ref(`${table.alias}.${table.scopeKey}`)} = ${sql.ref(map.scopeKey)} and `
+          : sql``;
+      return sql<SqlBool>`exists (select 1 from ${sql.table(table.table)} as ${sql.raw(table.alias)} where ${scoped}${sql.ref(`${table.alias}.${table.parentKey}`)} = ${sql.ref(map.resourceKey)} and ${inner})`;
     }
   }
 }

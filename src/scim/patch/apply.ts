@@ -250,7 +250,9 @@ function applyPathless(
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw invalidValue('value', `an ${op} without a path takes an object of attributes`);
   for (const [key, inner] of Object.entries(value)) {
-    if (key === 'schemas') continue;
+    // Okta's path-less replace repeats the resource's id; what the server owns is ignored here,
+    // as in a PUT (RFC 7644 §3.5.1), while a path naming it is refused.
+    if (key === 'schemas' || READ_ONLY.has(key.toLowerCase())) continue;
     const extension = resource.schemas.find(
       (schema, i) => i > 0 && schema.toLowerCase() === key.toLowerCase(),
     );
