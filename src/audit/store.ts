@@ -10,27 +10,22 @@ export async function advanceChainHead(
   ctx: Ctx,
   chainId: string,
 ): Promise<{ seq: number; prevHash: string }> {
-  await ctx.db
-    .insertInto('audit_chains')
-    .values({ chain_id: chainId, last_seq: 0, last_hash: GENESIS_HASH })
-    .onConflict((oc) => oc.column('chain_id').doNothing())
-    .execute();
+  // One statement: a chain's first event makes its head row, every later one bumps it. The
+  // row lock it takes orders the chain's writers until commit.
   const head = await ctx.db
-    .updateTable('audit_chains')
-    .set((eb) => ({ last_seq: eb('last_seq', '+', 1) }))
-    .where('chain_id', '=', chainId)
+    .insertInto('audit_chains')
+    .values({ chain_id: chainId, last_seq: 1, last_hash: GENESIS_HASH })
+    .onConflict((oc) =>
+      oc.column('chain_id').doUpdateSet((eb) => ({ last_seq: eb('audit_chains.last_seq', '+', 1) })),
+    )
     .returning(['last_seq', 'last_hash'])
     .executeTakeFirstOrThrow();
   return { seq: Number(head.last_seq), prevHash: head.last_hash };
 }
 
+/** Inserts the event; a trigger stores its hash as the chain head's (migration 0011). */
 export async function insertEvent(ctx: Ctx, row: AuditRow): Promise<void> {
   await ctx.db.insertInto('audit_events').values(row).execute();
-  await ctx.db
-    .updateTable('audit_chains')
-    .set({ last_hash: row.hash })
-    .where('chain_id', '=', row.chain_id)
-    .execute();
 }
 
 export interface EventFilter {

@@ -268,11 +268,12 @@ export function createScimService(deps: ScimServiceDeps) {
     const document = documentFrom(requireSchema(body, USER_SCHEMA), userAttributes);
     const facts = userFacts(document);
     return withTx(ctx, async (tx) => {
-      const { userId } = await tenancy.joinFromDirectory(tx, orgId, {
+      const joined = await tenancy.joinFromDirectory(tx, orgId, {
         email: facts.accountEmail,
         name: facts.accountName,
       });
-      if (await store.selectScimUser(tx, orgId, userId))
+      const { userId } = joined;
+      if (!joined.joined && (await store.selectScimUser(tx, orgId, userId)))
         throw new GatehouseError(scimErrors.uniqueness, {
           field: 'emails',
           message: 'This person is already provisioned in this organization, under another userName.',
@@ -280,13 +281,22 @@ export function createScimService(deps: ScimServiceDeps) {
       const now = tx.clock.now();
       const row = rowFor(orgId, userId, document, facts, 1, now, now);
       await store.insertScimUser(tx, row, facts.emails).catch(uniqueUserName);
+      if (!facts.active) await deactivate(tx, orgId, userId);
+      // One event for the account, the membership and the resource, written last (see joinFromDirectory).
       await audit.append(tx, {
         orgId,
         action: 'scim.user_provisioned',
         target: { kind: 'user', id: userId },
-        data: { user_name: facts.userName, external_id: facts.externalId, active: facts.active },
+        data: {
+          user_name: facts.userName,
+          external_id: facts.externalId,
+          active: facts.active,
+          account_created: joined.accountCreated,
+          joined: joined.joined,
+          role: joined.role,
+          role_source: joined.roleSource,
+        },
       });
-      if (!facts.active) await deactivate(tx, orgId, userId);
       return { resource: renderUser(row, []), etag: etagOf(row.version) };
     });
   }

@@ -1,7 +1,7 @@
 // SQL for what an IdP's directory changes in bulk over SCIM: membership status, group rows
 // with their externalId and version, and group members by the thousand. Lists of ids are
 // sent in chunks small enough for either database's limit on bound parameters.
-import type { Ctx, GroupsTable } from '../db/index.ts';
+import type { Ctx, GroupsTable, MembershipsTable, UsersTable } from '../db/index.ts';
 
 /** Ids per statement: 3 parameters a row stays far below SQLite's 32,766 and PostgreSQL's 65,535. */
 const CHUNK = 1000;
@@ -10,6 +10,54 @@ function chunks<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
   return out;
+}
+
+/** Inserts the account unless its email is taken; true when this inserted it. */
+export async function insertUserIfNew(ctx: Ctx, row: UsersTable): Promise<boolean> {
+  const inserted = await ctx.db
+    .insertInto('users')
+    .values(row)
+    .onConflict((oc) => oc.column('email_normalized').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return inserted !== undefined;
+}
+
+/** Inserts the membership with the org's default role, read in the same statement; answers the role. */
+export async function insertMembershipWithDefaultRole(
+  ctx: Ctx,
+  row: Omit<MembershipsTable, 'role'>,
+): Promise<string> {
+  const inserted = await ctx.db
+    .insertInto('memberships')
+    .columns([
+      'org_id',
+      'user_id',
+      'role',
+      'role_source',
+      'role_reason_json',
+      'status',
+      'created_at',
+      'updated_at',
+    ])
+    .expression((eb) =>
+      eb
+        .selectFrom('orgs')
+        .select((o) => [
+          o.val(row.org_id).as('org_id'),
+          o.val(row.user_id).as('user_id'),
+          'orgs.default_role',
+          o.val(row.role_source).as('role_source'),
+          o.val(row.role_reason_json).as('role_reason_json'),
+          o.val(row.status).as('status'),
+          o.val(row.created_at).as('created_at'),
+          o.val(row.updated_at).as('updated_at'),
+        ])
+        .where('orgs.id', '=', row.org_id),
+    )
+    .returning('role')
+    .executeTakeFirstOrThrow();
+  return inserted.role;
 }
 
 export async function updateMembershipStatus(

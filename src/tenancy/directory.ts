@@ -34,6 +34,19 @@ export interface DirectoryDeps {
   readonly ownsEmailDomain: (ctx: Ctx, orgId: string, email: string) => Promise<boolean>;
 }
 
+/** What joinFromDirectory did, for the caller's audit event. */
+export interface DirectoryJoin {
+  readonly userId: string;
+  readonly accountCreated: boolean;
+  /** False when they were a member already (linked, role left as it was). */
+  readonly joined: boolean;
+  readonly role: Role;
+  readonly roleSource: string;
+}
+
+/** The reason kept for a role no rule decided (the shape loadRoleRules gives it too). */
+const DEFAULT_REASON = { source: 'default', via: 'scim' } as const;
+
 export interface MemberChangeSet {
   /** The members to have, when the whole list is replaced (before `add` and `remove`). */
   readonly replaceWith?: ReadonlySet<string>;
@@ -56,70 +69,71 @@ export function createDirectoryFunctions(
    * The account for a person the directory provisions: a member of the org already, or an
    * existing account whose email domain the org verified, or a new one. Someone else's
    * account is refused, so no org's IdP can pull in (and later lock out) a stranger.
+   *
+   * Not audited here: the caller records the provisioning as one event, with what this
+   * answers, as the last write of its transaction — the org's audit chain row stays locked
+   * from the append to the commit, so appending last keeps concurrent provisioning flowing.
    */
   async function joinFromDirectory(
     ctx: Ctx,
     orgId: string,
     input: { email: string; name: string },
-  ): Promise<{ userId: string; joined: boolean }> {
+  ): Promise<DirectoryJoin> {
     const email = checkEmail(input.email, 'emails');
     const now = ctx.clock.now();
-    const existing = await store.selectUserByEmail(ctx, normalizeEmail(email));
-    if (existing) {
+    const userId = newId('usr', now);
+    // The common case, a new person, in one statement; a taken email falls to the checks below.
+    const accountCreated = await directory.insertUserIfNew(ctx, {
+      id: userId,
+      email,
+      email_normalized: normalizeEmail(email),
+      name: input.name.trim(),
+      status: 'active',
+      password_hash: null,
+      created_at: now,
+      updated_at: now,
+    });
+    let memberId = userId;
+    if (!accountCreated) {
+      const existing = await store.selectUserByEmail(ctx, normalizeEmail(email));
+      // Deleted between the insert and this read: a conflict the IdP may retry.
+      if (!existing) throw new GatehouseError(tenancyErrors.userExists, { field: 'emails' });
       if (existing.status === 'deprovisioned')
         throw new GatehouseError(tenancyErrors.userDeprovisioned, { field: 'emails' });
-      if (await store.selectMembership(ctx, orgId, existing.id))
-        return { userId: existing.id, joined: false };
+      const membership = await store.selectMembership(ctx, orgId, existing.id);
+      if (membership)
+        return {
+          userId: existing.id,
+          accountCreated: false,
+          joined: false,
+          role: membership.role as Role,
+          roleSource: membership.role_source,
+        };
       if (!(await deps.ownsEmailDomain(ctx, orgId, email)))
         throw new GatehouseError(tenancyErrors.userExists, {
           field: 'emails',
           message:
             'A Gatehouse account with this email exists outside this organization. Add them as a member, or verify the email domain, before provisioning them.',
         });
+      memberId = existing.id;
     }
-    const userId = existing?.id ?? newId('usr', now);
-    if (!existing) {
-      await store.insertUnique(
-        () =>
-          store.insertUser(ctx, {
-            id: userId,
-            email,
-            email_normalized: normalizeEmail(email),
-            name: input.name.trim(),
-            status: 'active',
-            password_hash: null,
-            created_at: now,
-            updated_at: now,
-          }),
-        tenancyErrors.userExists,
-        'emails',
-      );
-      await audit.append(ctx, {
-        orgId,
-        action: 'user.created',
-        target: { kind: 'user', id: userId },
-        data: { has_password: false, source: DIRECTORY_ROLE_SOURCE },
-      });
-    }
-    const rules = await deps.loadRoleRules(ctx, orgId, await orgDefaultRole(ctx, orgId));
-    const decision = rules([]);
-    await store.insertMembership(ctx, {
+    // A newcomer is in no group yet, so no group rule can match: the org's default role.
+    const role = await directory.insertMembershipWithDefaultRole(ctx, {
       org_id: orgId,
-      user_id: userId,
-      role: decision.role,
+      user_id: memberId,
       role_source: DIRECTORY_ROLE_SOURCE,
-      role_reason_json: JSON.stringify(decision.reason),
+      role_reason_json: JSON.stringify(DEFAULT_REASON),
       status: 'active',
       created_at: now,
       updated_at: now,
     });
-    await audit.append(ctx, {
-      orgId,
-      action: 'member.added',
-      target: { kind: 'user', id: userId },
-      data: { role: decision.role, role_source: DIRECTORY_ROLE_SOURCE, reason: decision.reason },
-    });
-    return { userId, joined: true };
+    return {
+      userId: memberId,
+      accountCreated,
+      joined: true,
+      role: isRole(role) ? role : 'viewer',
+      roleSource: DIRECTORY_ROLE_SOURCE,
+    };
   }
 
   /**

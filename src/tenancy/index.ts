@@ -2,6 +2,7 @@ export { type AccessCacheConfig, type OrgAccess, requireOrg } from './access.ts'
 export {
   DIRECTORY_ROLE_SOURCE,
   type DirectoryDeps,
+  type DirectoryJoin,
   type DirectoryRoleDecision,
   type DirectoryRoleRules,
   type MemberChangeSet,

@@ -12,8 +12,8 @@ type AnyDb = Kysely<any>;
 export async function up(db: AnyDb): Promise<void> {
   await db.schema
     .createTable('scim_users')
-    .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id').onDelete('cascade'))
-    .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+    .addColumn('org_id', 'text', (c) => c.notNull())
+    .addColumn('user_id', 'text', (c) => c.notNull())
     .addColumn('user_name', 'text', (c) => c.notNull())
     .addColumn('user_name_normalized', 'text', (c) => c.notNull())
     .addColumn('external_id', 'text')
@@ -25,6 +25,14 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint('scim_users_pk', ['org_id', 'user_id'])
     .addUniqueConstraint('scim_users_user_name_uq', ['org_id', 'user_name_normalized'])
+    // The resource is the membership as the IdP describes it: removed with it, by any path.
+    .addForeignKeyConstraint(
+      'scim_users_membership_fk',
+      ['org_id', 'user_id'],
+      'memberships',
+      ['org_id', 'user_id'],
+      (c) => c.onDelete('cascade'),
+    )
     .execute();
   await db.schema
     .createIndex('scim_users_external_id_idx')

@@ -11,6 +11,7 @@ import * as oauthPartialIndexes from './0007-oauth-partial-indexes.ts';
 import * as oauthArtifactAccount from './0008-oauth-artifact-account.ts';
 import * as scimTokens from './0009-scim-tokens.ts';
 import * as scimResources from './0010-scim-resources.ts';
+import * as auditHeadTrigger from './0011-audit-head-trigger.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-spine': spine,
@@ -23,6 +24,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0008-oauth-artifact-account': oauthArtifactAccount,
   '0009-scim-tokens': scimTokens,
   '0010-scim-resources': scimResources,
+  '0011-audit-head-trigger': auditHeadTrigger,
 });
 
 export const migrationProvider: MigrationProvider = {
