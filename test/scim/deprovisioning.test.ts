@@ -106,7 +106,10 @@ describeEachBackend('SCIM deprovisioning and role rules', (get) => {
       401,
       'a revoked key stays revoked',
     );
-    const keys = await asBrowser(t, admin, { method: 'GET', url: '/v1/orgs/deprov/api-keys?include_revoked=true' });
+    const keys = await asBrowser(t, admin, {
+      method: 'GET',
+      url: '/v1/orgs/deprov/api-keys?include_revoked=true',
+    });
     const revoked = (keys.json() as { data: { id: string; status: string }[] }).data.find(
       (k) => k.id === key.id,
     );
