@@ -273,10 +273,11 @@ export function createScimService(deps: ScimServiceDeps) {
         name: facts.accountName,
       });
       const { userId } = joined;
-      if (!joined.joined && (await store.selectScimUser(tx, orgId, userId)))
+      const provisioned = joined.joined ? undefined : await store.selectScimUser(tx, orgId, userId);
+      if (provisioned !== undefined)
         throw new GatehouseError(scimErrors.uniqueness, {
-          field: 'emails',
-          message: 'This person is already provisioned in this organization, under another userName.',
+          field: provisioned.user_name_normalized === facts.userName.toLowerCase() ? 'userName' : 'emails',
+          message: `This person is already provisioned in this organization (id ${userId}).`,
         });
       const now = tx.clock.now();
       const row = rowFor(orgId, userId, document, facts, 1, now, now);
