@@ -67,8 +67,9 @@ export function createDirectoryFunctions(
 
   /**
    * The account for a person the directory provisions: a member of the org already, or an
-   * existing account whose email domain the org verified, or a new one. Someone else's
-   * account is refused, so no org's IdP can pull in (and later lock out) a stranger.
+   * existing account in no org or whose email domain the org verified, or a new one. A
+   * member of another org is refused, so no org's IdP can pull in (and later lock out) a
+   * stranger.
    *
    * Not audited here: the caller records the provisioning as one event, with what this
    * answers, as the last write of its transaction — the org's audit chain row stays locked
@@ -109,7 +110,10 @@ export function createDirectoryFunctions(
           role: membership.role as Role,
           roleSource: membership.role_source,
         };
-      if (!(await deps.ownsEmailDomain(ctx, orgId, email)))
+      // An account in no organization (one an IdP deleted, say, before a rehire) is no one
+      // else's to lose; otherwise the org must have verified the email's domain.
+      const elsewhere = (await store.countMembershipsOfUser(ctx, existing.id)) > 0;
+      if (elsewhere && !(await deps.ownsEmailDomain(ctx, orgId, email)))
         throw new GatehouseError(tenancyErrors.userExists, {
           field: 'emails',
           message:

@@ -148,6 +148,12 @@ describeEachBackend('SCIM deprovisioning and role rules', (get) => {
     const events = await auditEvents(t, admin, 'delorg');
     assert.ok(events.some((e) => e.action === 'scim.user_deleted' && e.actor.kind === 'scim_token'));
     assert.ok(events.some((e) => e.action === 'member.removed' && e.target?.id === id));
+
+    // A rehire: the account now belongs to no org, so the IdP may provision it again.
+    const again = await provision(t, scim.token, 'sam@delorg.example');
+    assert.equal(again.statusCode, 201, again.body);
+    assert.equal((again.json() as { id: string }).id, id);
+    assert.equal((await withKey(t, key.token, { method: 'GET', url: '/v1/orgs/delorg' })).statusCode, 401);
   });
 
   it('a provisioned user created inactive cannot use the org until activated', async () => {

@@ -32,7 +32,7 @@ export interface PatchOutcome {
 
 type OpName = 'add' | 'replace' | 'remove';
 
-/** Attributes the server owns: a PATCH naming them is refused. */
+/** Attributes the server owns that Okta repeats in a path-less replace: skipped there. */
 const READ_ONLY = new Set(['id', 'meta']);
 
 function syntax(message: string): GatehouseError {
@@ -222,11 +222,13 @@ function applyOperation(
   value: unknown,
 ): void {
   const path = parsePatchPath(rawPath, resource);
-  if (READ_ONLY.has(path.attribute.name))
+  if (path.attribute.mutability === 'readOnly')
     throw new GatehouseError(scimErrors.mutability, {
       field: 'path',
       message: `${path.attribute.name} is set by Gatehouse and cannot be changed.`,
     });
+  // Accepted and dropped: a password (Okta's password sync) is never kept (attributes.ts).
+  if (path.attribute.mutability === 'writeOnly') return;
   if (resource.resourceType === 'Group' && path.attribute.name === 'members') {
     changeMembers(changes, op, path, value);
     return;
