@@ -27,6 +27,8 @@ export interface User {
 export interface Member extends User {
   role: Role;
   role_source: string;
+  /** `active`, or `suspended` in this org by its IdP (SCIM), whatever the account's status. */
+  membership_status: string;
   joined_at: string;
 }
 
@@ -114,7 +116,13 @@ export function createMemberFunctions(audit: AuditService, listeners: readonly U
         target: { kind: 'user', id: user.id },
         data: { role: input.role, role_source: 'manual' },
       });
-      return { ...user, role: input.role, role_source: 'manual', joined_at: isoTime(now) };
+      return {
+        ...user,
+        role: input.role,
+        role_source: 'manual',
+        membership_status: 'active',
+        joined_at: isoTime(now),
+      };
     });
   }
 
@@ -128,6 +136,7 @@ export function createMemberFunctions(audit: AuditService, listeners: readonly U
       ...toUser(user),
       role: membership.role as Role,
       role_source: membership.role_source,
+      membership_status: membership.status,
       joined_at: isoTime(membership.created_at),
     };
   }
@@ -153,6 +162,7 @@ export function createMemberFunctions(audit: AuditService, listeners: readonly U
       created_at: isoTime(r.user_created_at),
       role: r.role as Role,
       role_source: r.role_source,
+      membership_status: r.membership_status,
       joined_at: isoTime(r.created_at),
     }));
     return toPage(members, query.limit);

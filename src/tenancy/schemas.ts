@@ -36,6 +36,8 @@ export const MemberSchema = Type.Object({
   status: Type.String(),
   role: RoleSchema,
   role_source: Type.String(),
+  /** `suspended`: deactivated in this org by its IdP over SCIM, while `status` is the account's. */
+  membership_status: Type.String(),
   created_at: Type.String(),
   joined_at: Type.String(),
 });

@@ -244,6 +244,7 @@ export function selectMembers(ctx: Ctx, filter: MemberListFilter) {
       'users.created_at as user_created_at',
       'memberships.role',
       'memberships.role_source',
+      'memberships.status as membership_status',
       'memberships.created_at',
     ])
     .where('memberships.org_id', '=', filter.orgId);

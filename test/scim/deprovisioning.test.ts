@@ -98,9 +98,18 @@ describeEachBackend('SCIM deprovisioning and role rules', (get) => {
     const orgWhileSuspended = await asBrowser(t, again, { method: 'GET', url: '/v1/orgs/deprov' });
     assert.ok([403, 404].includes(orgWhileSuspended.statusCode), orgWhileSuspended.body);
 
+    const suspended = await asBrowser(t, admin, { method: 'GET', url: `/v1/orgs/deprov/members/${id}` });
+    assert.deepEqual(
+      [suspended.json().status, suspended.json().membership_status],
+      ['active', 'suspended'],
+      'the admin sees the suspension in this org; the account itself is not suspended',
+    );
+
     const on = await setActive(t, scim.token, id, true);
     assert.equal(on.statusCode, 200, on.body);
     assert.equal((await asBrowser(t, again, { method: 'GET', url: '/v1/orgs/deprov' })).statusCode, 200);
+    const restored = await asBrowser(t, admin, { method: 'GET', url: `/v1/orgs/deprov/members/${id}` });
+    assert.equal(restored.json().membership_status, 'active');
     assert.equal(
       (await withKey(t, key.token, { method: 'GET', url: '/v1/orgs/deprov' })).statusCode,
       401,
